@@ -1,0 +1,81 @@
+"""Input checks shared across tsmirrors (clear ValueErrors, nothing silent)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def check_finite_array(a, name: str, ndim: int | None = None) -> np.ndarray:
+    """Return ``a`` as a float64 array, raising ValueError on NaN/inf or bad ndim."""
+    try:
+        arr = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric, got {type(a).__name__}") from exc
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = np.argwhere(bad)[:5].tolist()
+        kind = "NaN" if np.isnan(arr[bad]).any() else "inf"
+        raise ValueError(
+            f"{name} contains {int(bad.sum())} non-finite value(s) ({kind}) "
+            f"at index {idx}{' ...' if bad.sum() > 5 else ''}"
+        )
+    return arr
+
+
+def check_1d_inputs(x, name: str = "x", min_distinct: int = 2) -> np.ndarray:
+    """Validate 1-D training inputs given as shape (n,) or (n, 1)."""
+    arr = np.asarray(x, dtype=object) if not hasattr(x, "shape") else x
+    arr = check_finite_array(arr, name)
+    if arr.ndim == 2:
+        if arr.shape[1] != 1:
+            raise ValueError(
+                f"{name} must be 1-D data of shape (n,) or (n, 1), got shape "
+                f"{arr.shape} with {arr.shape[1]} columns"
+            )
+        arr = arr[:, 0]
+    elif arr.ndim != 1:
+        raise ValueError(f"{name} must have shape (n,) or (n, 1), got {arr.shape}")
+    n_distinct = np.unique(arr).size
+    if n_distinct < min_distinct:
+        raise ValueError(
+            f"{name} needs at least {min_distinct} distinct points, got "
+            f"{n_distinct} distinct among {arr.size}"
+        )
+    return np.ascontiguousarray(arr)
+
+
+def check_positive_int(value, name: str, allow_none: bool = False):
+    """Validate a positive integer parameter."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+    return int(value)
+
+
+def check_nonnegative(value, name: str) -> float:
+    """Validate a finite, nonnegative real parameter (e.g. beta)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a nonnegative number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    return value
+
+
+def check_quantile(tau, name: str = "quantile") -> float:
+    """Validate a quantile level strictly inside (0, 1)."""
+    if isinstance(tau, bool) or not isinstance(tau, numbers.Real):
+        raise ValueError(f"{name} must be a number in (0, 1), got {tau!r}")
+    tau = float(tau)
+    if not (0.0 < tau < 1.0):
+        raise ValueError(f"{name} must be in (0, 1), got {tau}")
+    return tau
