@@ -80,8 +80,13 @@ def test_two_layer_dictionary_is_corollary_3_15(activation):
 
 @pytest.mark.parametrize(
     ("activation", "n_after"),
-    [("relu", 2 * 9 - 2), ("leaky_relu", 18), ("abs", 9), ("sign", 9),
-     ("threshold", 17)],
+    [
+        ("relu", 2 * 9 - 2),
+        ("leaky_relu", 18),
+        ("abs", 9),
+        ("sign", 9),
+        ("threshold", 17),
+    ],
 )
 def test_two_layer_counts_after_deduplication(activation, n_after):
     x = np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 5.0, 3.0, 5.0, 8.0, 7.0])
@@ -114,7 +119,8 @@ def test_relu_depth3_features_are_ramps_and_capped_ramps():
         a, b = knots[f.knot_index[i]]
         if w2 > 0:
             ref = (
-                np.maximum(GRID - max(a, b), 0) if w1 > 0
+                np.maximum(GRID - max(a, b), 0)
+                if w1 > 0
                 else np.maximum(min(a, b) - GRID, 0)
             )
         else:
@@ -179,8 +185,7 @@ def test_theorem_3_2_abs_features_in_library():
 def test_figure_3_1_reflection_breakpoints():
     """Breakpoints at R(x_j2, x_j1) = 2 x_j1 - x_j2 and a double reflection."""
     x = np.array([2.0, 3.0, 4.0, 5.0, 7.0, 8.0])
-    lib = Library(activation="abs", depth=3, midpoints=False,
-                  deduplicate=False).fit(x)
+    lib = Library(activation="abs", depth=3, midpoints=False, deduplicate=False).fit(x)
     f, knots = lib.features_, lib.knots_
 
     def find(units, idx):
@@ -204,8 +209,9 @@ def test_figure_3_1_reflection_breakpoints():
 def test_figure_b1_symmetrized_generalized_reflections():
     """Symmetrized ReLU features on {-1, 0, 2} break at x_j + x_k - x_i."""
     x = np.array([-1.0, 0.0, 2.0])
-    lib = Library(activation="relu", depth=3, architecture="symmetrized",
-                  deduplicate=False).fit(x)
+    lib = Library(
+        activation="relu", depth=3, architecture="symmetrized", deduplicate=False
+    ).fit(x)
     f = lib.features_
     assert len(f) == 16 * 27  # 2^{2(L-1)} N^3 (Theorem 3.13)
     found = set()
@@ -216,22 +222,35 @@ def test_figure_b1_symmetrized_generalized_reflections():
     # reflections that are not training points do appear (Theorem 3.5)
     assert {3.0, 4.0, -3.0} <= found - set(x)
     # de-duplication leaves far fewer columns than the bound
-    assert Library(activation="relu", depth=3,
-                   architecture="symmetrized").fit(x).n_features_ < 16 * 27
+    assert (
+        Library(activation="relu", depth=3, architecture="symmetrized")
+        .fit(x)
+        .n_features_
+        < 16 * 27
+    )
 
 
 # ------------------------------------------------- parameters and functions
 @pytest.mark.parametrize(
     ("activation", "depth", "architecture"),
-    [("relu", 2, "deep_narrow"), ("leaky_relu", 2, "deep_narrow"),
-     ("abs", 2, "deep_narrow"), ("sign", 2, "deep_narrow"),
-     ("threshold", 2, "deep_narrow"), ("relu", 3, "deep_narrow"),
-     ("leaky_relu", 3, "deep_narrow"), ("abs", 3, "deep_narrow"),
-     ("abs", 4, "deep_narrow"), ("relu", 4, "deep_narrow"),
-     ("relu", 3, "symmetrized"), ("leaky_relu", 3, "symmetrized")],
+    [
+        ("relu", 2, "deep_narrow"),
+        ("leaky_relu", 2, "deep_narrow"),
+        ("abs", 2, "deep_narrow"),
+        ("sign", 2, "deep_narrow"),
+        ("threshold", 2, "deep_narrow"),
+        ("relu", 3, "deep_narrow"),
+        ("leaky_relu", 3, "deep_narrow"),
+        ("abs", 3, "deep_narrow"),
+        ("abs", 4, "deep_narrow"),
+        ("relu", 4, "deep_narrow"),
+        ("relu", 3, "symmetrized"),
+        ("leaky_relu", 3, "symmetrized"),
+    ],
 )
-def test_columns_equal_forward_pass_of_their_parameters(activation, depth,
-                                                        architecture):
+def test_columns_equal_forward_pass_of_their_parameters(
+    activation, depth, architecture
+):
     rng = np.random.default_rng(3)
     x = np.round(rng.normal(size=5), 3)
     lib = Library(activation=activation, depth=depth, architecture=architecture)
@@ -251,8 +270,11 @@ def test_columns_equal_forward_pass_of_their_parameters(activation, depth,
             h = knots[0]
             assert p["biases"][0] == pytest.approx(-p["weights"][0] * h)
             for layer in range(1, depth - 1):
-                partial = {**p, "weights": p["weights"][:layer],
-                           "biases": p["biases"][:layer]}
+                partial = {
+                    **p,
+                    "weights": p["weights"][:layer],
+                    "biases": p["biases"][:layer],
+                }
                 h = _reference_unit(partial, float(knots[layer]), act)
                 assert p["biases"][layer] == pytest.approx(-p["weights"][layer] * h)
 
@@ -261,8 +283,9 @@ def test_columns_equal_forward_pass_of_their_parameters(activation, depth,
 def test_midpoint_bias_is_the_zero_crossing(activation):
     """A first-layer midpoint bias makes sigma(w x_j + b) = sigma(w x_j' + b)."""
     x = np.array([-1.0, 0.5, 2.0, 3.5])
-    lib = Library(activation=activation, depth=3, negative_slope=-0.5,
-                  deduplicate=False).fit(x)
+    lib = Library(
+        activation=activation, depth=3, negative_slope=-0.5, deduplicate=False
+    ).fit(x)
     assert lib.midpoints_
     f, act = lib.features_, lib.activation_
     mids = np.flatnonzero(f.partner_index >= 0)
@@ -287,8 +310,9 @@ def test_remark_3_12_deeper_library_contains_shallower(activation):
     assert _column_set(a2) <= _column_set(a3)
     if activation == "abs":
         a4 = Library(activation=activation, depth=4).fit_transform(x)
-        a3_data = Library(activation=activation, depth=3,
-                          midpoints=False).fit_transform(x)
+        a3_data = Library(
+            activation=activation, depth=3, midpoints=False
+        ).fit_transform(x)
         assert _column_set(a3_data) <= _column_set(a4)
 
 
@@ -317,8 +341,14 @@ def test_sampling_is_reproducible_and_within_budget():
 
 def test_uniform_sampling_draws_distinct_candidates():
     x = np.arange(30.0)
-    lib = Library(activation="relu", depth=3, n_features=500, sampling="uniform",
-                  random_state=0, deduplicate=False).fit(x)
+    lib = Library(
+        activation="relu",
+        depth=3,
+        n_features=500,
+        sampling="uniform",
+        random_state=0,
+        deduplicate=False,
+    ).fit(x)
     assert lib.n_features_ == 500
     assert np.unique(lib.feature_codes_).size == 500
     assert np.all(lib.feature_codes_ < lib.n_candidates_)
@@ -328,8 +358,13 @@ def test_sequential_sampling_extends_the_shallower_feature():
     """Section 4: with j_{L-1} = j_{L-2} the depth-L feature is its parent."""
     rng = np.random.default_rng(6)
     x = rng.normal(size=15)
-    kw = dict(activation="abs", n_features=400, sampling="sequential",
-              random_state=11, deduplicate=False)
+    kw = dict(
+        activation="abs",
+        n_features=400,
+        sampling="sequential",
+        random_state=11,
+        deduplicate=False,
+    )
     lib3 = Library(depth=3, **kw).fit(x)
     lib4 = Library(depth=4, **kw).fit(x)
     f3, f4 = lib3.features_, lib4.features_
@@ -372,20 +407,35 @@ def test_two_layer_library_never_builds_the_matrix():
         (np.array([0.0, np.inf, 1.0]), {}, "inf"),
         (np.array([1.0, 1.0, 1.0]), {}, "at least 2 distinct points, got 1"),
         (np.arange(4.0), {"activation": "tanh"}, "unknown activation 'tanh'"),
-        (np.arange(4.0), {"activation": "sign", "depth": 3},
-         "supported combinations: deep_narrow depth 2"),
-        (np.arange(4.0), {"activation": "abs", "architecture": "symmetrized",
-                          "depth": 3}, "monotone"),
-        (np.arange(4.0), {"architecture": "symmetrized", "depth": 4},
-         "symmetrized architecture has depth 3"),
+        (
+            np.arange(4.0),
+            {"activation": "sign", "depth": 3},
+            "supported combinations: deep_narrow depth 2",
+        ),
+        (
+            np.arange(4.0),
+            {"activation": "abs", "architecture": "symmetrized", "depth": 3},
+            "monotone",
+        ),
+        (
+            np.arange(4.0),
+            {"architecture": "symmetrized", "depth": 4},
+            "symmetrized architecture has depth 3",
+        ),
         (np.arange(4.0), {"architecture": "wide"}, "unknown architecture 'wide'"),
         (np.arange(4.0), {"depth": 1}, "depth must be >= 2"),
         (np.arange(4.0), {"n_features": 0}, "n_features must be a positive"),
         (np.arange(4.0), {"n_features": -3}, "n_features must be a positive"),
-        (np.arange(4.0), {"n_features": 2, "sampling": "greedy"},
-         "sampling must be 'sequential' or 'uniform'"),
-        (np.arange(4.0), {"activation": "leaky_relu", "negative_slope": 1.0},
-         "different from 1"),
+        (
+            np.arange(4.0),
+            {"n_features": 2, "sampling": "greedy"},
+            "sampling must be 'sequential' or 'uniform'",
+        ),
+        (
+            np.arange(4.0),
+            {"activation": "leaky_relu", "negative_slope": 1.0},
+            "different from 1",
+        ),
     ],
 )
 def test_bad_input_raises_value_error(x, kwargs, message):

@@ -53,6 +53,15 @@ class Activation:
             x < 0, self.a_minus * x + self.b_minus, self.a_plus * x + self.b_plus
         )
 
+    def apply_(self, z: np.ndarray) -> np.ndarray:
+        """Apply in place to a float64 array (no copy for relu and abs)."""
+        if self.name == "relu":
+            return np.maximum(z, 0.0, out=z)
+        if self.name == "abs":
+            return np.abs(z, out=z)
+        z[...] = self(z)
+        return z
+
     @property
     def is_continuous(self) -> bool:
         """True for ReLU, leaky ReLU and absolute value."""
@@ -148,8 +157,13 @@ def leaky_relu(negative_slope: float = 0.01) -> Activation:
 
 
 ACTIVATIONS = ("relu", "leaky_relu", "abs", "sign", "threshold")
-_ALIASES = {"absolute": "abs", "absolute_value": "abs", "step": "threshold",
-            "leaky": "leaky_relu", "lrelu": "leaky_relu"}
+_ALIASES = {
+    "absolute": "abs",
+    "absolute_value": "abs",
+    "step": "threshold",
+    "leaky": "leaky_relu",
+    "lrelu": "leaky_relu",
+}
 
 
 def get_activation(activation, negative_slope: float = 0.01) -> Activation:

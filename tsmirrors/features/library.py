@@ -275,18 +275,38 @@ def _build_units(space: _IndexSpace, knots: np.ndarray, digits: np.ndarray):
 
 
 def _unique_columns(a: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
-    """Indices of the first occurrence of each distinct nonzero column."""
-    scale = float(np.max(np.abs(a))) if a.size else 0.0
+    """Indices of the first occurrence of each distinct nonzero column.
+
+    Columns are compared after rounding to ``rtol`` times the largest entry.
+    They are grouped by a random projection of the rounded values, and
+    groups are confirmed entry by entry, so the result is exact.
+    """
+    scale = max(float(a.max()), -float(a.min()))
     if scale == 0.0:
         return np.array([], dtype=np.int64)
-    q = np.rint(a / (scale * rtol)).astype(np.int64)
-    nonzero = np.flatnonzero(np.any(q != 0, axis=0))
+    q = a * (1.0 / (scale * rtol))
+    np.rint(q, out=q)
+    nonzero = np.flatnonzero((q.max(axis=0) != 0) | (q.min(axis=0) != 0))
     if nonzero.size == 0:
         return nonzero
-    rows = np.ascontiguousarray(q[:, nonzero].T)
-    void = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1])))
-    _, first = np.unique(void.ravel(), return_index=True)
-    return np.sort(nonzero[first])
+    # Integer arithmetic (wrapping on overflow) makes equal columns give
+    # bit-identical signatures, whatever the memory layout.
+    proj = np.random.default_rng(0).integers(1, 2**31, size=q.shape[0])
+    qi = (q if nonzero.size == q.shape[1] else q[:, nonzero]).astype(np.int64)
+    qi *= proj[:, None]
+    signature = qi.sum(axis=0)
+    order = np.lexsort((nonzero, signature))
+    sig_sorted = signature[order]
+    starts = np.flatnonzero(np.concatenate([[True], sig_sorted[1:] != sig_sorted[:-1]]))
+    sizes = np.diff(np.append(starts, order.size))
+    keep = [nonzero[order[starts[sizes == 1]]]]
+    for s0, size in zip(starts[sizes > 1], sizes[sizes > 1]):
+        group = nonzero[order[s0 : s0 + size]]
+        while group.size:  # confirm: equal signature need not mean equal
+            same = np.all(q[:, group] == q[:, [group[0]]], axis=0)
+            keep.append(group[:1])
+            group = group[~same]
+    return np.sort(np.concatenate(keep).astype(np.int64))
 
 
 def _two_layer_redundant(act: Activation, weights, knot_index, u) -> np.ndarray:
@@ -462,7 +482,8 @@ class Library(TransformerMixin, BaseEstimator):
             else:
                 matrix = units.evaluate(x)
                 keep_idx = _unique_columns(matrix)
-                matrix = matrix[:, keep_idx]
+                if keep_idx.size < matrix.shape[1]:
+                    matrix = matrix[:, keep_idx]
             units = units.subset(keep_idx)
             codes = codes[keep_idx]
 
@@ -500,8 +521,10 @@ class Library(TransformerMixin, BaseEstimator):
             if first.size == n_features:
                 break
             digits = np.concatenate(
-                [digits[np.sort(first)],
-                 space.random_digits(rng, n_features - first.size)]
+                [
+                    digits[np.sort(first)],
+                    space.random_digits(rng, n_features - first.size),
+                ]
             )
         return digits
 
@@ -516,8 +539,10 @@ class Library(TransformerMixin, BaseEstimator):
         # Layer-major draws: the first L-2 layers of a depth-L sample equal the
         # depth-(L-1) sample drawn with the same random_state.
         point_of = np.searchsorted(knots, x)
-        cols = [point_of[idx_rng.integers(0, x.size, size=n_features)]
-                for _ in range(n_layers)]
+        cols = [
+            point_of[idx_rng.integers(0, x.size, size=n_features)]
+            for _ in range(n_layers)
+        ]
         if space.n_signs == 1:
             sign_code = np.zeros(n_features, dtype=np.int64)
         else:

@@ -81,11 +81,13 @@ class DeepNarrowUnits:
         """Evaluate every unit at the points ``x``; returns shape (n, p)."""
         x = np.asarray(x, dtype=np.float64).reshape(-1)
         act = self.activation
-        h = act(x[:, None] * self.weights[:, 0] + self.biases[:, 0])
+        h = np.multiply.outer(x, self.weights[:, 0])
+        h += self.biases[:, 0]
+        act.apply_(h)
         for layer in range(1, self.weights.shape[1]):
             h *= self.weights[:, layer]
             h += self.biases[:, layer]
-            h = act(h)
+            act.apply_(h)
         return h
 
     def evaluate_pointwise(self, points, n_layers: int | None = None) -> np.ndarray:
@@ -204,7 +206,9 @@ class SymmetrizedUnits:
         act = self.activation
         out = []
         for w1, b1, w2, b2 in zip(
-            self.first_weights, self.first_biases, self.second_weights,
+            self.first_weights,
+            self.first_biases,
+            self.second_weights,
             self.second_biases,
         ):
             terms = []

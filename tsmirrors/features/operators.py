@@ -1,0 +1,372 @@
+"""Matrix-free 2-layer dictionaries.
+
+A 2-layer dictionary (Corollary 3.15) has columns ``sigma(d_k (x - t_k))``:
+one ramp (or step) per knot ``t_k`` and direction ``d_k in {+1, -1}``. With
+``N`` training inputs and ``p`` knots the dense matrix needs ``N * p`` numbers,
+which is out of reach for long series. Every piece of ``sigma`` is affine, so
+``A v`` and ``A^T r`` reduce to prefix sums of ``v``, ``v t``, ``r`` and
+``r x`` over sorted knots and sorted inputs: after one sort, each product costs
+``O(N + p)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse.linalg import LinearOperator
+
+from .._validation import check_finite_array
+from .activations import Activation, get_activation
+
+__all__ = ["TwoLayerOperator"]
+
+
+def _prefix(values: np.ndarray) -> np.ndarray:
+    """Cumulative sums with a leading zero: ``out[k] = values[:k].sum()``."""
+    out = np.empty(values.shape[0] + 1)
+    out[0] = 0.0
+    np.cumsum(values, out=out[1:])
+    return out
+
+
+def _is_even_or_odd(act: Activation) -> bool:
+    """Even (abs) or odd (sign) activations need only the +1 direction."""
+    even = act.a_minus == -act.a_plus and act.b_plus == act.b_minus == 0.0
+    odd = act.a_plus == act.a_minus and act.b_minus == -act.b_plus
+    return even or odd
+
+
+class _DirectionGroup:
+    """Knots sharing one direction, with the sort data used by the products."""
+
+    def __init__(
+        self,
+        direction: int,
+        members: np.ndarray,
+        knots: np.ndarray,
+        x_sorted: np.ndarray,
+        x: np.ndarray,
+    ):
+        self.direction = direction
+        self.members = members  # column indices of this group
+        self.knots = knots[members]  # centred knots, in column order
+        self.knot_order = np.argsort(self.knots, kind="stable")
+        self.knots_sorted = self.knots[self.knot_order]
+        # For A^T r: how many sorted inputs lie strictly below (d=+1) or at or
+        # below (d=-1) each knot; those inputs sit on the other branch.
+        side = "left" if direction > 0 else "right"
+        self.input_split = np.searchsorted(x_sorted, self.knots, side=side)
+        # For A v: how many sorted knots lie at or below (d=+1) or strictly
+        # below (d=-1) each input.
+        side = "right" if direction > 0 else "left"
+        self.knot_split = np.searchsorted(self.knots_sorted, x, side=side)
+
+
+class TwoLayerOperator(LinearOperator):
+    """The 2-layer dictionary ``A[i, k] = sigma(d_k * (x_i - t_k))``, matrix-free.
+
+    Parameters
+    ----------
+    x : array-like of shape (n_samples,)
+        Training inputs, in any order; repeated values are allowed.
+    activation : str or Activation, default="relu"
+        The activation ``sigma`` (``"relu"``, ``"leaky_relu"``, ``"abs"``,
+        ``"sign"``, ``"threshold"``). At a zero argument the value is
+        ``b_plus``, so ``sign(0) = threshold(0) = 1``.
+    knots : array-like of shape (n_features,)
+        Breakpoints ``t_k``.
+    directions : array-like of shape (n_features,)
+        First-layer weight signs ``d_k``, each ``+1`` or ``-1``.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        ``(n_samples, n_features)``.
+    x, knots, directions : ndarray
+        Validated copies of the inputs.
+    activation : Activation
+        The resolved activation.
+
+    Notes
+    -----
+    Construction sorts the inputs and the knots once, ``O((N + p) log(N + p))``;
+    :meth:`matvec`, :meth:`rmatvec`, :meth:`column_norms` and
+    :meth:`column_means` then cost ``O(N + p)`` and never form the matrix.
+    Inputs and knots are shifted by the midpoint of the input range before
+    any sum is taken, which leaves the features unchanged and keeps the prefix
+    sums well scaled.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsmirrors.features.operators import TwoLayerOperator
+    >>> x = np.array([0.0, 1.0, 3.0])
+    >>> op = TwoLayerOperator.from_inputs(x, "relu")
+    >>> op.shape
+    (3, 6)
+    >>> op.matvec(np.eye(6)[0])  # relu(x - 0)
+    array([0., 1., 3.])
+    """
+
+    def __init__(self, x, activation="relu", knots=None, directions=None):
+        act = get_activation(activation)
+        x = check_finite_array(x, "x", ndim=1)
+        if knots is None or directions is None:
+            raise ValueError(
+                "TwoLayerOperator needs knots and directions; use "
+                "TwoLayerOperator.from_inputs(x, activation) for the dictionary "
+                "of Corollary 3.15"
+            )
+        knots = check_finite_array(knots, "knots", ndim=1)
+        directions = check_finite_array(directions, "directions", ndim=1)
+        if directions.shape != knots.shape:
+            raise ValueError(
+                f"directions must have the same length as knots, got "
+                f"{directions.shape[0]} directions for {knots.shape[0]} knots"
+            )
+        bad = ~np.isin(directions, (-1.0, 1.0))
+        if bad.any():
+            raise ValueError(
+                "directions must be +1 or -1, got "
+                f"{np.unique(directions[bad])[:5].tolist()}"
+            )
+        self.x = x
+        self.knots = knots
+        self.directions = directions.astype(np.int8)
+        self.activation: Activation = act
+        super().__init__(dtype=np.dtype(np.float64), shape=(x.shape[0], knots.shape[0]))
+
+        self._shift = 0.5 * (x.min() + x.max())
+        xc = x - self._shift
+        tc = knots - self._shift
+        self._xc = xc
+        self._tc = tc
+        self._order = np.argsort(xc, kind="stable")
+        self._x_sorted = xc[self._order]
+        self._groups = [
+            _DirectionGroup(
+                d, np.flatnonzero(self.directions == d), tc, self._x_sorted, xc
+            )
+            for d in (1, -1)
+            if np.any(self.directions == d)
+        ]
+        self._moments: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_inputs(
+        cls, x, activation="relu", *, unique: bool = False, directions: str = "auto"
+    ) -> TwoLayerOperator:
+        """The dictionary of Corollary 3.15: knots at the training inputs.
+
+        Parameters
+        ----------
+        x : array-like of shape (n_samples,)
+            Training inputs.
+        activation : str or Activation, default="relu"
+            The activation.
+        unique : bool, default=False
+            Use each distinct input once as a knot.
+        directions : {"auto", "both", "plus"}, default="auto"
+            ``"auto"`` gives ``A = [A_+, A_-]`` for ReLU, leaky ReLU and
+            threshold and ``A = A_+`` for abs and sign (Corollary 3.15).
+
+        Returns
+        -------
+        TwoLayerOperator
+            Columns ordered as ``A_+`` (all knots) then ``A_-``.
+        """
+        act = get_activation(activation)
+        x_arr = check_finite_array(x, "x", ndim=1)
+        knots = np.unique(x_arr) if unique else x_arr.copy()
+        if directions == "auto":
+            both = not _is_even_or_odd(act)
+        elif directions in ("both", "plus"):
+            both = directions == "both"
+        else:
+            raise ValueError(
+                f"directions must be 'auto', 'both' or 'plus', got {directions!r}"
+            )
+        if both:
+            t = np.concatenate([knots, knots])
+            d = np.concatenate([np.ones(knots.size), -np.ones(knots.size)])
+        else:
+            t, d = knots, np.ones(knots.size)
+        return cls(x_arr, act, t, d)
+
+    # --------------------------------------------------------------- products
+    def _coefficients(self):
+        a = self.activation
+        return a.a_plus, a.a_minus, a.b_plus, a.b_minus
+
+    def _rmatvec(self, r):
+        r = np.asarray(r, dtype=np.float64).reshape(-1)
+        a_p, a_m, b_p, b_m = self._coefficients()
+        rs = r[self._order]
+        p0 = _prefix(rs)
+        p1 = _prefix(rs * self._x_sorted) if (a_p or a_m) else None
+        out = np.empty(self.shape[1])
+        for g in self._groups:
+            k = g.input_split
+            t = g.knots
+            low0 = p0[k]
+            high0 = p0[-1] - low0
+            if g.direction > 0:
+                # x >= t: plus branch of sigma(x - t); x < t: minus branch.
+                val = b_p * high0 + b_m * low0
+                if p1 is not None:
+                    low1 = p1[k]
+                    high1 = p1[-1] - low1
+                    if a_p:
+                        val += a_p * (high1 - t * high0)
+                    if a_m:
+                        val += a_m * (low1 - t * low0)
+            else:
+                # x <= t: plus branch of sigma(t - x); x > t: minus branch.
+                val = b_p * low0 + b_m * high0
+                if p1 is not None:
+                    low1 = p1[k]
+                    high1 = p1[-1] - low1
+                    if a_p:
+                        val += a_p * (t * low0 - low1)
+                    if a_m:
+                        val += a_m * (t * high0 - high1)
+            out[g.members] = val
+        return out
+
+    def _matvec(self, v):
+        v = np.asarray(v, dtype=np.float64).reshape(-1)
+        a_p, a_m, b_p, b_m = self._coefficients()
+        x = self._xc
+        out = np.zeros(self.shape[0])
+        for g in self._groups:
+            vs = v[g.members][g.knot_order]
+            q0 = _prefix(vs)
+            q1 = _prefix(vs * g.knots_sorted) if (a_p or a_m) else None
+            j = g.knot_split
+            low0 = q0[j]
+            high0 = q0[-1] - low0
+            if g.direction > 0:
+                # knots t <= x are on the plus branch of sigma(x - t).
+                out += b_p * low0 + b_m * high0
+                if q1 is not None:
+                    low1 = q1[j]
+                    high1 = q1[-1] - low1
+                    if a_p:
+                        out += a_p * (x * low0 - low1)
+                    if a_m:
+                        out += a_m * (x * high0 - high1)
+            else:
+                # knots t >= x are on the plus branch of sigma(t - x).
+                out += b_p * high0 + b_m * low0
+                if q1 is not None:
+                    low1 = q1[j]
+                    high1 = q1[-1] - low1
+                    if a_p:
+                        out += a_p * (high1 - x * high0)
+                    if a_m:
+                        out += a_m * (low1 - x * low0)
+        return out
+
+    def _matmat(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        return np.column_stack([self._matvec(X[:, j]) for j in range(X.shape[1])])
+
+    def _rmatmat(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        return np.column_stack([self._rmatvec(X[:, j]) for j in range(X.shape[1])])
+
+    def _adjoint(self):
+        return LinearOperator(
+            dtype=self.dtype,
+            shape=(self.shape[1], self.shape[0]),
+            matvec=self._rmatvec,
+            rmatvec=self._matvec,
+        )
+
+    # ---------------------------------------------------------------- columns
+    def _check_index(self, idx) -> np.ndarray:
+        idx = np.asarray(idx)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        idx = idx.astype(np.intp, copy=False).reshape(-1)
+        p = self.shape[1]
+        if idx.size and (idx.min() < -p or idx.max() >= p):
+            raise IndexError(f"column index out of range for {p} columns")
+        return idx
+
+    def columns(self, idx) -> np.ndarray:
+        """Dense columns ``A[:, idx]``, shape ``(n_samples, len(idx))``."""
+        idx = self._check_index(idx)
+        arg = self.directions[idx] * (self._xc[:, None] - self._tc[idx][None, :])
+        return self.activation(arg)
+
+    def column(self, k: int) -> np.ndarray:
+        """Column ``A[:, k]``, shape ``(n_samples,)``."""
+        return self.columns([k])[:, 0]
+
+    def rows(self, idx) -> np.ndarray:
+        """Dense rows ``A[idx, :]``, shape ``(len(idx), n_features)``."""
+        idx = np.asarray(idx, dtype=np.intp).reshape(-1)
+        arg = self.directions[None, :] * (self._xc[idx][:, None] - self._tc[None, :])
+        return self.activation(arg)
+
+    def toarray(self) -> np.ndarray:
+        """The dense dictionary, shape ``(n_samples, n_features)``."""
+        return self.columns(np.arange(self.shape[1]))
+
+    def column_means(self) -> np.ndarray:
+        """Mean of each column over the training inputs, shape ``(n_features,)``."""
+        return self._rmatvec(np.ones(self.shape[0])) / self.shape[0]
+
+    def column_norms(self) -> np.ndarray:
+        """Euclidean norm of each column, shape ``(n_features,)``."""
+        if self._moments is None:
+            xs = self._x_sorted
+            self._moments = (
+                np.arange(xs.size + 1, dtype=np.float64),
+                _prefix(xs),
+                _prefix(xs * xs),
+            )
+        m0, m1, m2 = self._moments
+        a_p, a_m, b_p, b_m = self._coefficients()
+        out = np.empty(self.shape[1])
+
+        def branch(a, b, n, s1, s2, t, sgn):
+            # sum over a branch of (a * sgn * (x - t) + b)^2
+            sq = s2 - 2.0 * t * s1 + t * t * n  # sum (x - t)^2
+            lin = s1 - t * n  # sum (x - t)
+            return a * a * sq + 2.0 * a * b * sgn * lin + b * b * n
+
+        for g in self._groups:
+            k = g.input_split
+            t = g.knots
+            lo = (m0[k], m1[k], m2[k])
+            hi = (m0[-1] - lo[0], m1[-1] - lo[1], m2[-1] - lo[2])
+            if g.direction > 0:
+                val = branch(a_p, b_p, *hi, t, 1.0) + branch(a_m, b_m, *lo, t, 1.0)
+            else:
+                val = branch(a_p, b_p, *lo, t, -1.0) + branch(a_m, b_m, *hi, t, -1.0)
+            out[g.members] = val
+        return np.sqrt(np.maximum(out, 0.0))
+
+    def aslinearoperator(self) -> LinearOperator:
+        """This operator as a plain :class:`scipy.sparse.linalg.LinearOperator`."""
+        return LinearOperator(
+            dtype=self.dtype,
+            shape=self.shape,
+            matvec=self._matvec,
+            rmatvec=self._rmatvec,
+            matmat=self._matmat,
+            rmatmat=self._rmatmat,
+        )
+
+    @property
+    def is_continuous(self) -> bool:
+        """True when every column is continuous piecewise linear in ``x``."""
+        return self.activation.is_continuous
+
+    def __repr__(self) -> str:
+        return (
+            f"TwoLayerOperator(activation={self.activation.name!r}, "
+            f"n_samples={self.shape[0]}, n_features={self.shape[1]})"
+        )
