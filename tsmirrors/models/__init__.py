@@ -1,0 +1,1 @@
+"""Estimators: convex networks, gradient-trained networks and baselines."""
