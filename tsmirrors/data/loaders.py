@@ -1,0 +1,840 @@
+"""Read price files from Kaggle, CryptoDataDownload, Gemini, yfinance or by hand.
+
+:func:`load_prices` recognises the layout from the header, parses it and
+returns one ascending, UTC-indexed OHLCV frame. Data problems are reported,
+never repaired silently: see the Notes of :func:`load_prices`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._quality import DataQualityWarning, describe_gaps, find_gaps, infer_frequency
+
+__all__ = ["PRICE_COLUMNS", "load_prices"]
+
+PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+
+_HEADER_SEARCH_LINES = 10
+_UNIX_NAMES = ("unix", "unix timestamp", "unixtime", "unix time", "epoch")
+_DATE_NAMES = (
+    "date",
+    "datetime",
+    "timestamp",
+    "time",
+    "date time",
+    "date utc",
+    "datetime utc",
+    "time utc",
+    "timestamp utc",
+    "open time",
+)
+_CLOSE_NAMES = ("close", "price", "last", "adj close")
+_QUOTE_CURRENCIES = {"usd", "usdt", "usdc", "busd", "dai", "eur", "gbp", "jpy", "krw"}
+_MISSING_TOKENS = {"", "nan", "na", "n/a", "null", "none"}
+_NA_STRINGS = sorted(
+    {v for t in _MISSING_TOKENS for v in (t, t.upper(), t.capitalize())} | {"NaN"}
+)
+_NUMERIC_ROLES = ("open", "high", "low", "close", "volume", "quote_volume")
+_AMPM_DATE = re.compile(r"\s*\d{4}-\d{1,2}-\d{1,2} \d{1,2}-(?:AM|PM)\s*", re.I)
+_SEP_DATE = re.compile(
+    r"\s*\d{1,2}([/.-])\d{1,2}\1\d{4}(?: \d{1,2}:\d{2}(?::\d{2})?)?\s*"
+)
+_YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_AMPM_TIME = re.compile(r"(\d{1,2})-(AM|PM)", re.I)
+_SEP_DAY = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})")
+_HMS_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?")
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", name.strip().lower()).strip()
+
+
+def _split(line: str) -> list[str]:
+    return next(csv.reader([line]))
+
+
+@dataclass
+class _Layout:
+    """Where the header is and which column plays which role."""
+
+    header: list[str]
+    header_line: int  # 1-based line of the (last) header line
+    name: str
+    banner: list[str] = field(default_factory=list)
+    ticker: str | None = None
+    roles: dict[str, int] = field(default_factory=dict)
+
+
+def _find_roles(names: list[str]) -> dict[str, int]:
+    """Map roles (unix, date, open, ..., volume, quote_volume) to column positions."""
+    norm = [_norm(n) for n in names]
+    roles: dict[str, int] = {}
+
+    def first(candidates) -> int | None:
+        for cand in candidates:
+            if cand in norm:
+                return norm.index(cand)
+        return None
+
+    for role, candidates in (
+        ("unix", _UNIX_NAMES),
+        ("date", _DATE_NAMES),
+        ("open", ("open",)),
+        ("high", ("high",)),
+        ("low", ("low",)),
+        ("close", _CLOSE_NAMES),
+        ("symbol", ("symbol", "ticker", "pair")),
+    ):
+        pos = first(candidates)
+        if pos is not None:
+            roles[role] = pos
+    volumes = [
+        (i, n) for i, n in enumerate(norm) if re.fullmatch(r"vol(?:ume)?(?: \w+)?", n)
+    ]
+    base = [i for i, n in volumes if n.split(" ")[-1] not in _QUOTE_CURRENCIES]
+    quote = [i for i, n in volumes if n.split(" ")[-1] in _QUOTE_CURRENCIES]
+    if base:
+        roles["volume"] = base[0]
+        if quote:
+            roles["quote_volume"] = quote[0]
+    elif quote:
+        roles["volume"] = quote[0]
+    return roles
+
+
+def _detect_layout(lines: list[str], path: str) -> _Layout:
+    for i, line in enumerate(lines[:_HEADER_SEARCH_LINES]):
+        if not line.strip():
+            continue
+        fields = _split(line)
+        norm = [_norm(f) for f in fields]
+        nxt = _split(lines[i + 1]) if i + 1 < len(lines) and lines[i + 1] else []
+        if norm[0] == "price" and nxt and _norm(nxt[0]) == "ticker":
+            # yfinance >= 0.2.48: "Price,Close,..." / "Ticker,BTC-USD,..." /
+            # "Datetime,,,,," and then the rows.
+            if i + 2 >= len(lines):
+                raise ValueError(f"{path}: yfinance header without data rows")
+            index_name = _split(lines[i + 2])[0] or "date"
+            tickers = sorted({t for t in nxt[1:] if t})
+            if len(tickers) > 1:
+                raise ValueError(
+                    f"{path}: the file holds {len(tickers)} tickers "
+                    f"({', '.join(tickers)}); load_prices reads one series per file"
+                )
+            header = [index_name, *fields[1:]]
+            return _Layout(
+                header=header,
+                header_line=i + 3,
+                name="yfinance",
+                banner=lines[:i],
+                ticker=tickers[0] if tickers else None,
+                roles=_find_roles(header),
+            )
+        roles = _find_roles(fields)
+        has_time = "unix" in roles or "date" in roles
+        if has_time and "close" in roles:
+            if "adj close" in norm:
+                name = "yfinance"
+            elif norm[roles.get("unix", 0)] == "unix" and "symbol" in roles:
+                name = "kaggle_btcinusd"
+            elif "unix" in roles:
+                name = "cryptodatadownload"
+            elif {"open", "high", "low"} <= roles.keys():
+                name = "ohlcv"
+            else:
+                name = "date_close"
+            return _Layout(
+                header=fields,
+                header_line=i + 1,
+                name=name,
+                banner=lines[:i],
+                roles=roles,
+            )
+    first = lines[0][:80] if lines else ""
+    raise ValueError(
+        f"{path}: no header with a date (or unix) column and a close (or price) "
+        f"column in the first {_HEADER_SEARCH_LINES} lines; line 1 is {first!r}"
+    )
+
+
+def _malformed(path: str, line_no: int, reason: str, text: str | None = None):
+    shown = "" if text is None else f": {text[:120]!r}"
+    return ValueError(f"{path}, line {line_no}: {reason}{shown}")
+
+
+def _field_counts(text: str, rows: list[str]) -> np.ndarray:
+    """Number of comma-separated fields on each row of ``text``."""
+    if '"' in text:
+        return np.fromiter((len(r) for r in csv.reader(rows)), dtype=np.int64)
+    buf = np.frombuffer(text.encode(), dtype=np.uint8)
+    newlines = np.flatnonzero(buf == ord("\n"))
+    commas = np.flatnonzero(buf == ord(","))
+    row_of_comma = np.searchsorted(newlines, commas)
+    return np.bincount(row_of_comma, minlength=len(rows)) + 1
+
+
+def _read_rows(lines, layout: _Layout, path: str):
+    """Read the columns that have a role; numbers as float where they all parse.
+
+    Returns the frame (columns keyed by position), the 1-based line number of
+    each row and the row texts.
+    """
+    start = layout.header_line
+    n_fields = len(layout.header)
+    body = lines[start:]
+    blank = np.fromiter(
+        (not line or line.isspace() for line in body), dtype=bool, count=len(body)
+    )
+    keep = np.flatnonzero(~blank)
+    if not keep.size:
+        raise ValueError(f"{path}: no data rows after the header on line {start}")
+    rows = body if not blank.any() else [body[j] for j in keep]
+    line_numbers = keep.astype(np.int64) + start + 1
+    text = "\n".join(rows)
+    counts = _field_counts(text, rows)
+    bad = np.flatnonzero(counts != n_fields)
+    if bad.size:
+        k = bad[0]
+        raise _malformed(
+            path,
+            int(line_numbers[k]),
+            f"expected {n_fields} comma-separated fields as in the header, "
+            f"got {counts[k]}",
+            rows[k],
+        )
+    used = sorted(set(layout.roles.values()))
+    roles = layout.roles.items()
+    text_columns = {pos for role, pos in roles if role not in _NUMERIC_ROLES}
+    numeric = {pos for role, pos in roles if role in _NUMERIC_ROLES} - text_columns
+
+    def read(dtype):
+        return pd.read_csv(
+            io.StringIO(text),
+            header=None,
+            names=list(range(n_fields)),
+            usecols=used,
+            dtype=dtype,
+            keep_default_na=False,
+            na_values=_NA_STRINGS,
+            engine="c",
+        )
+
+    try:
+        raw = read({pos: (np.float64 if pos in numeric else str) for pos in used})
+    except (ValueError, TypeError):
+        # Some field is not a number: read text so the line can be named.
+        try:
+            raw = read(str)
+        except pd.errors.ParserError as exc:
+            raise ValueError(f"{path}: not a readable CSV file ({exc})") from exc
+    if len(raw) != len(rows):  # a quoted field spanning lines
+        raise ValueError(
+            f"{path}: quoted fields spanning several lines are not supported "
+            f"(read {len(raw)} records from {len(rows)} lines)"
+        )
+    return raw, line_numbers, rows
+
+
+def _to_float(col: pd.Series, name: str, line_numbers, rows, path):
+    """Parse numbers; empty and NaN-like fields become NaN, anything else fails."""
+    if col.dtype == np.float64:
+        values = col.to_numpy()
+        missing = np.isnan(values)
+    else:
+        text = col.fillna("")
+        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+        nan = np.flatnonzero(np.isnan(values))
+        missing = np.zeros(values.shape, dtype=bool)
+        if nan.size:
+            tokens = text.iloc[nan].str.strip().str.lower()
+            ok = tokens.isin(_MISSING_TOKENS).to_numpy()
+            if not ok.all():
+                k = nan[np.argmin(ok)]
+                raise _malformed(
+                    path,
+                    int(line_numbers[k]),
+                    f"column {name!r} holds {text.iloc[k]!r}, which is not a number",
+                )
+            missing[nan] = True
+    inf = np.flatnonzero(np.isinf(values))
+    if inf.size:
+        k = inf[0]
+        raise _malformed(
+            path,
+            int(line_numbers[k]),
+            f"column {name!r} holds {float(values[k])!r}, which is not finite",
+            rows[k],
+        )
+    return values, missing
+
+
+def _epoch_to_ns(values: np.ndarray) -> np.ndarray:
+    """Seconds, milliseconds or microseconds since 1970 -> int64 nanoseconds."""
+    out = np.empty(values.shape, dtype=np.int64)
+    mag = np.abs(values)
+    scales = ((0, 1e11, 10**9), (1e11, 1e14, 10**6), (1e14, np.inf, 10**3))
+    for lo, hi, factor in scales:
+        sel = (mag >= lo) & (mag < hi)
+        out[sel] = values[sel].astype(np.int64) * factor
+    return out
+
+
+def _parse_unix(col: pd.Series, name: str, line_numbers, path):
+    """Return int64 ns timestamps and a mask of rows whose epoch is intact.
+
+    An epoch written in scientific notation (``1.53618E+12``) has lost its
+    last digits and is not used; neither is an empty field.
+    """
+    text = col.fillna("")
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+    strings = text.to_numpy(dtype=object)
+    scientific = np.fromiter(
+        ("e" in v or "E" in v for v in strings), dtype=bool, count=len(strings)
+    )
+    numeric = np.isfinite(values)
+    bad = np.flatnonzero(~numeric & (strings != ""))
+    if bad.size:
+        k = bad[0]
+        raise _malformed(
+            path,
+            int(line_numbers[k]),
+            f"column {name!r} holds {strings[k]!r}, which is not a unix time",
+        )
+    intact = numeric & ~scientific
+    ns = np.zeros(len(values), dtype=np.int64)
+    ns[intact] = _epoch_to_ns(values[intact])
+    return ns, intact
+
+
+def _days_to_ns(year, month, day):
+    """Vectorised calendar dates -> int64 ns of midnight UTC, and a validity mask."""
+    ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
+    months = np.where(ok, (year - 1970) * 12 + month - 1, 0)
+    first = months.astype("datetime64[M]")
+    days = first.astype("datetime64[D]") + np.where(ok, day - 1, 0)
+    ok &= days.astype("datetime64[M]") == first  # no 31 April
+    return days.astype("datetime64[ns]").astype(np.int64), ok
+
+
+def _split_date_time(strings):
+    """Factorize the date and time parts; hourly files repeat both a lot."""
+    parts = [v.strip().partition(" ") for v in strings]
+    date_codes, dates = pd.factorize(np.array([p[0] for p in parts], dtype=object))
+    time_codes, times = pd.factorize(np.array([p[2] for p in parts], dtype=object))
+    return date_codes, np.asarray(dates, dtype=object), time_codes, times
+
+
+def _match_fields(pattern: re.Pattern, strings) -> tuple[np.ndarray, np.ndarray]:
+    """Regex groups of each string (as str, missing groups "0"), and a match mask."""
+    matches = [pattern.fullmatch(v) for v in strings]
+    matched = np.array([m is not None for m in matches], dtype=bool)
+    blank = ("0",) * pattern.groups
+    groups = np.array(
+        [m.groups("0") if m is not None else blank for m in matches], dtype=str
+    )
+    return groups.reshape(len(matches), pattern.groups), matched
+
+
+def _parse_ampm(strings):
+    """``2020-10-24 07-AM`` (CryptoDataDownload hourly)."""
+    date_codes, dates, time_codes, times = _split_date_time(strings)
+    dg, d_ok = _match_fields(_YMD, dates)
+    tg, t_ok = _match_fields(_AMPM_TIME, np.asarray(times, dtype=object))
+    hour = tg[:, 0].astype(np.int64)
+    t_ok &= (hour >= 1) & (hour <= 12)
+    hour = np.where(np.char.upper(tg[:, 1]) == "PM", hour % 12 + 12, hour % 12)
+    y, m, d = (dg[:, i].astype(np.int64) for i in range(3))
+    day_ns, day_ok = _days_to_ns(y, m, d)
+    ns = day_ns[date_codes] + hour[time_codes] * 3_600 * 10**9
+    return ns, (day_ok & d_ok)[date_codes] & t_ok[time_codes]
+
+
+def _parse_separated(strings, line_numbers, path, name):
+    """``m/d/Y H:M`` or ``d/m/Y H:M`` (any of ``/ . -``); both orders returned."""
+    date_codes, dates, time_codes, times = _split_date_time(strings)
+    times = np.asarray(times, dtype=object)
+    dg, d_ok = _match_fields(_SEP_DAY, dates)
+    tg, t_ok = _match_fields(_HMS_TIME, times)
+    t_ok |= times == ""
+    seps = dg[d_ok, 1]
+    if seps.size and (seps != seps[0]).any():
+        bad_date = np.flatnonzero(d_ok)[np.argmax(seps != seps[0])]
+        k = int(np.argmax(date_codes == bad_date))
+        raise _malformed(
+            path,
+            int(line_numbers[k]),
+            f"column {name!r} holds {strings[k]!r}, whose separator differs from "
+            "the rest of the file",
+        )
+    sep = seps[0] if seps.size else "/"
+    if (tg[:, 2] != "0").any():
+        time = " %H:%M:%S"
+    elif (times != "").any():
+        time = " %H:%M"
+    else:
+        time = ""
+    a, b, y = (dg[:, i].astype(np.int64) for i in (0, 2, 3))
+    h, mi, sec = (tg[:, i].astype(np.int64) for i in range(3))
+    t_ok &= (h < 24) & (mi < 60) & (sec < 60)
+    time_ns = ((h * 60 + mi) * 60 + sec) * 10**9
+    options = {}
+    for fmt, month, day in (
+        (f"%m{sep}%d{sep}%Y{time}", a, b),
+        (f"%d{sep}%m{sep}%Y{time}", b, a),
+    ):
+        day_ns, day_ok = _days_to_ns(y, month, day)
+        ns = day_ns[date_codes] + time_ns[time_codes]
+        options[fmt] = (ns, (day_ok & d_ok)[date_codes] & t_ok[time_codes])
+    return options
+
+
+def _regularity(ns: np.ndarray) -> float:
+    """Share of the steps of sorted timestamps equal to the most common step."""
+    steps = np.diff(np.sort(ns))
+    if steps.size == 0:
+        return 1.0
+    _, counts = np.unique(steps, return_counts=True)
+    return counts.max() / steps.size
+
+
+def _parse_dates(col, name, line_numbers, path, unix_ns=None, intact=None):
+    """Parse a date column; return int64 ns (UTC), a mask of dated rows, format.
+
+    Naive dates are taken as UTC; dates with an offset are converted to UTC.
+    """
+    strings = col.fillna("").to_numpy(dtype=object)
+    filled = strings != ""
+    values = strings[filled]
+    if values.size == 0:
+        return np.zeros(len(strings), dtype=np.int64), filled, None
+    sample = list(values[:50]) + list(values[-50:])
+    compact = all(re.fullmatch(r"\s*\d{8}\s*", v) for v in sample)  # 20170101
+    if not compact and all(_NUMBER.fullmatch(v.strip()) for v in sample):
+        # A "timestamp" column that holds unix times.
+        ns, ok = _parse_unix(col, name, line_numbers, path)
+        damaged = np.flatnonzero(filled & ~ok)
+        if damaged.size:
+            k = damaged[0]
+            raise _malformed(
+                path,
+                int(line_numbers[k]),
+                f"column {name!r} holds {strings[k]!r}, a unix time that has "
+                "lost digits (scientific notation)",
+            )
+        return ns, filled, "unix"
+
+    if all(_AMPM_DATE.fullmatch(v) for v in sample):
+        ns, ok = _parse_ampm(values)
+        options = {"%Y-%m-%d %I-%p": (ns, ok)}
+    elif all(_SEP_DATE.fullmatch(v) for v in sample):
+        options = _parse_separated(values, line_numbers[filled], path, name)
+    else:
+        if compact:
+            fmt = "%Y%m%d"
+        elif all(_ISO_DATE.match(v.strip()) for v in sample):
+            fmt = "ISO8601"
+        else:
+            fmt = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            parsed = pd.to_datetime(
+                pd.Series(values, dtype=object).str.strip(),
+                format=fmt,
+                errors="coerce",
+                utc=True,
+            )
+        ok = parsed.notna().to_numpy()
+        ns = np.zeros(values.size, dtype=np.int64)
+        ns[ok] = pd.DatetimeIndex(parsed[ok]).as_unit("ns").asi8
+        options = {fmt or "inferred": (ns, ok)}
+
+    viable = [fmt for fmt, (_, ok) in options.items() if ok.all()]
+    if not viable:
+        fmt = max(options, key=lambda f: options[f][1].sum())
+        k = np.flatnonzero(filled)[np.argmin(options[fmt][1])]
+        raise _malformed(
+            path,
+            int(line_numbers[k]),
+            f"column {name!r} holds {strings[k]!r}, which is not a date in the "
+            f"file's format ({fmt})",
+        )
+
+    def expand(fmt):
+        out = np.zeros(len(strings), dtype=np.int64)
+        out[filled] = options[fmt][0]
+        return out
+
+    if len(viable) == 1:
+        return expand(viable[0]), filled, viable[0]
+    # Month-first and day-first both parse (every day <= 12): let the unix
+    # column decide, else the order that gives the more regular spacing.
+    converted = {fmt: expand(fmt) for fmt in viable}
+    both = None if unix_ns is None else intact & filled
+    if both is not None and both.any():
+        score = {f: (v[both] == unix_ns[both]).mean() for f, v in converted.items()}
+    else:
+        score = {f: _regularity(v[filled]) for f, v in converted.items()}
+    best = max(viable, key=lambda f: score[f])
+    return converted[best], filled, best
+
+
+def _lines_of(line_numbers, mask, limit=3) -> str:
+    lines = [str(n) for n in line_numbers[mask][:limit]]
+    return ", ".join(lines)
+
+
+def load_prices(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a price file of any supported layout into an OHLCV frame.
+
+    The layout is recognised from the header; nothing has to be declared.
+    Supported layouts (``df.attrs["layout"]``):
+
+    ``"kaggle_btcinusd"``
+        ``unix,date,symbol,open,high,low,close,Volume BTC,Volume USD``, newest
+        row first (the Kaggle *btcinusd* hourly, daily and minutely files).
+        Dates are ISO or, in spreadsheet-edited copies, ``dd/mm/yyyy H:MM``.
+    ``"cryptodatadownload"``
+        ``Unix Timestamp,Date,Symbol,Open,High,Low,Close,Volume ...``, with or
+        without the banner line above the header (Coinbase, Gemini, ...).
+        Dates like ``2020-10-24 07-AM`` or ``10/8/2015 13:00``.
+    ``"ohlcv"``
+        ``date,open,high,low,close[,volume...]`` in any order or case.
+    ``"date_close"``
+        Just a date column and ``close`` (or ``price``).
+    ``"yfinance"``
+        A yfinance ``DataFrame.to_csv`` export: the three-line header of
+        recent versions (``Price,Close,...`` / ``Ticker,BTC-USD,...`` /
+        ``Datetime,,,...``) or the older single header
+        ``Date,Open,High,Low,Close,Adj Close,Volume``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file.
+
+    Returns
+    -------
+    prices : pandas.DataFrame
+        Columns ``open, high, low, close, volume`` (float64), indexed by an
+        ascending, duplicate-free, tz-aware UTC ``DatetimeIndex`` named
+        ``"timestamp"``. When the series has no gaps the index carries its
+        frequency. ``prices.attrs`` holds the report:
+
+        - ``"path"``, ``"layout"``, ``"banner"`` (lines above the header),
+          ``"symbol"`` / ``"ticker"`` when the file names one;
+        - ``"rows_read"``: data rows in the file;
+        - ``"order"``: ``"ascending"``, ``"descending"`` or ``"unsorted"``
+          (the file's own order; the result is always ascending);
+        - ``"date_format"``: how the date column was parsed;
+        - ``"freq"``: the inferred frequency (:func:`infer_frequency`);
+        - ``"gaps"``: list of :class:`Gap` (missing runs), never filled;
+        - ``"off_grid"``: timestamps that do not fall on the frequency grid;
+        - ``"duplicates"``: timestamps whose identical copies were collapsed;
+        - ``"missing_columns"``: output columns the file does not have (all
+          NaN, e.g. ``open, high, low, volume`` for a close-only file);
+        - ``"missing_values"``: ``{column: count}`` of empty fields (NaN);
+        - ``"zero_prices"``: ``(timestamp, column)`` of prices equal to 0,
+          set to NaN;
+        - ``"volume_column"``: the source column of ``volume``;
+        - ``"volume_swapped_rows"``: rows whose two volume columns were
+          swapped back;
+        - ``"unix_damaged_rows"`` and ``"date_unix_mismatch"``: see Notes.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not a price CSV of a known layout, holds several
+        symbols, has a malformed row (the message names the file and the
+        1-based line number, as an editor shows it), or repeats a timestamp
+        with different values (the message names the timestamps and lines).
+
+    Warns
+    -----
+    DataQualityWarning
+        For gaps, collapsed duplicates, zero prices, empty fields, unsorted
+        rows, off-grid timestamps and dates that disagree with the unix
+        column. The same facts are in ``attrs``.
+
+    Notes
+    -----
+    *Timestamps.* Naive dates are taken as UTC (as the Kaggle and
+    CryptoDataDownload files state); dates with an offset (yfinance) are
+    converted to UTC. When a row has both an intact unix time and a date,
+    the unix time is used, because it cannot be ambiguous: in the Coinbase
+    export the ``Date`` column is in US Eastern time for some weeks of 2017.
+    Those rows are counted in ``attrs["date_unix_mismatch"]`` and warned
+    about. A unix time written in scientific notation (``1.53618E+12``, as in
+    the later rows of the Gemini export) has lost digits; for those rows the
+    date column is used and they are counted in ``attrs["unix_damaged_rows"]``.
+    Unix times may be in seconds, milliseconds or microseconds. Dates written
+    ``a/b/yyyy`` are read month-first or day-first, whichever parses every
+    row; if both do, whichever agrees with the unix column (or gives the more
+    regular spacing).
+
+    *Zero prices.* A price of exactly 0 (the Gemini export's first hour has
+    ``Open = Low = 0``) marks an hour with no earlier trade, not a price. It
+    becomes NaN in that column, the row is kept (its close is valid), and it
+    is listed in ``attrs["zero_prices"]`` with a warning.
+
+    *Volume.* ``volume`` is the traded amount in the base asset (BTC for
+    ``BTC/USD``) where the file has it, else the only volume column (for
+    yfinance, Yahoo's ``Volume``). Files with both a base and a quote volume
+    (``Volume BTC``, ``Volume USD``) are checked row by row: the quote volume
+    is about base volume x close, so for a price above 1 it must be the larger
+    one. Rows where the two are the other way round (older rows of the Kaggle
+    btcinusd files) are swapped back and counted in
+    ``attrs["volume_swapped_rows"]``.
+
+    *Close.* ``Close`` is used; ``Adj Close`` (old yfinance exports) is
+    ignored unless there is no ``Close``. Recent yfinance exports are already
+    adjusted.
+
+    *Duplicates and gaps.* Rows repeating a timestamp with identical values
+    are collapsed to one and reported; different values for one timestamp
+    raise ValueError. Gaps are listed, never filled. Blank lines are ignored.
+
+    Examples
+    --------
+    >>> from tsmirrors.data import load_prices
+    >>> prices = load_prices("../shared/data/btc/BTCUSD_gemini_1h_2017.csv")
+    ... # doctest: +SKIP
+    >>> prices["close"].iloc[0]  # doctest: +SKIP
+    972.0
+    """
+    path_obj = Path(path)
+    where = str(path)
+    if not path_obj.exists():
+        raise FileNotFoundError(f"price file not found: {where}")
+    if path_obj.is_dir():
+        raise ValueError(f"{where}: is a directory, expected a CSV file")
+    raw_bytes = path_obj.read_bytes()
+    try:
+        text = raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{where}: not a UTF-8 text file (undecodable byte at offset {exc.start})"
+        ) from exc
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise ValueError(f"{where}: the file is empty")
+
+    layout = _detect_layout(lines, where)
+    raw, line_numbers, rows = _read_rows(lines, layout, where)
+    roles = layout.roles
+    header = layout.header
+    n_rows = len(raw)
+    report: list[str] = []
+    attrs: dict = {
+        "source": "file",
+        "path": where,
+        "layout": layout.name,
+        "banner": layout.banner,
+        "rows_read": n_rows,
+    }
+    if layout.ticker is not None:
+        attrs["ticker"] = layout.ticker
+
+    if "symbol" in roles:
+        symbols = raw[roles["symbol"]].dropna().unique()
+        distinct = sorted({str(v).strip() for v in symbols} - {""})
+        if len(distinct) > 1:
+            raise ValueError(
+                f"{where}: the file holds {len(distinct)} symbols "
+                f"({', '.join(distinct[:5])}); load_prices reads one series per file"
+            )
+        if distinct:
+            attrs["symbol"] = distinct[0]
+
+    # Timestamps.
+    unix_ns = intact = None
+    if "unix" in roles:
+        unix_ns, intact = _parse_unix(
+            raw[roles["unix"]], header[roles["unix"]], line_numbers, where
+        )
+    if "date" in roles:
+        date_ns, dated, date_format = _parse_dates(
+            raw[roles["date"]],
+            header[roles["date"]],
+            line_numbers,
+            where,
+            unix_ns,
+            intact,
+        )
+    else:
+        date_ns, dated, date_format = None, np.zeros(n_rows, dtype=bool), None
+    if unix_ns is not None:
+        has_time = intact | dated
+        ts_ns = np.where(intact, unix_ns, 0)
+        if date_ns is not None:
+            ts_ns = np.where(intact, unix_ns, date_ns)
+            both = intact & dated
+            mismatch = both & (unix_ns != date_ns)
+            attrs["date_unix_mismatch"] = int(mismatch.sum())
+            if mismatch.any():
+                k = np.argmax(mismatch)
+                report.append(
+                    f"{mismatch.sum()} row(s) have a date that disagrees with the "
+                    f"unix time, first on line {line_numbers[k]} "
+                    f"({raw[roles['date']].iloc[k]!r} vs "
+                    f"{pd.Timestamp(int(unix_ns[k]), tz='UTC')}); the unix time "
+                    "was used"
+                )
+        attrs["unix_damaged_rows"] = int((~intact & dated).sum())
+        date_format = "unix" if date_format is None else date_format
+    else:
+        has_time, ts_ns = dated, date_ns
+    if not has_time.all():
+        k = int(np.argmin(has_time))
+        raise _malformed(
+            where, int(line_numbers[k]), "the row has no usable date", rows[k]
+        )
+    attrs["date_format"] = date_format
+
+    # Prices and volume.
+    columns: dict[str, np.ndarray] = {}
+    missing_values: dict[str, int] = {}
+    missing_columns = []
+    for col in PRICE_COLUMNS:
+        if col not in roles:
+            columns[col] = np.full(n_rows, np.nan)
+            missing_columns.append(col)
+            continue
+        values, missing = _to_float(
+            raw[roles[col]], header[roles[col]], line_numbers, rows, where
+        )
+        columns[col] = values
+        if missing.any():
+            missing_values[col] = int(missing.sum())
+    attrs["missing_columns"] = missing_columns
+    attrs["volume_column"] = header[roles["volume"]] if "volume" in roles else None
+    swapped = np.zeros(n_rows, dtype=bool)
+    if "quote_volume" in roles:
+        quote, _ = _to_float(
+            raw[roles["quote_volume"]],
+            header[roles["quote_volume"]],
+            line_numbers,
+            rows,
+            where,
+        )
+        base, close = columns["volume"], columns["close"]
+        with np.errstate(invalid="ignore"):
+            swapped = ((base > quote) & (close > 1)) | ((base < quote) & (close < 1))
+            swapped &= (base > 0) & (quote > 0)
+        columns["volume"] = np.where(swapped, quote, base)
+    attrs["volume_swapped_rows"] = int(swapped.sum())
+    if missing_values:
+        attrs["missing_values"] = missing_values
+        report.append(
+            "empty or NaN fields read as NaN: "
+            + ", ".join(f"{c} x{n}" for c, n in missing_values.items())
+        )
+
+    zero_rows, zero_cols = [], []
+    for col in ("open", "high", "low", "close"):
+        zero = np.flatnonzero(columns[col] == 0)
+        if zero.size:
+            columns[col] = columns[col].copy()
+            columns[col][zero] = np.nan
+            zero_rows.extend(zero.tolist())
+            zero_cols.extend([col] * zero.size)
+
+    # Order, duplicates and gaps.
+    steps = np.diff(ts_ns)
+    if (steps >= 0).all():
+        attrs["order"] = "ascending"
+    elif (steps <= 0).all():
+        attrs["order"] = "descending"
+    else:
+        attrs["order"] = "unsorted"
+        report.append("rows are not in time order; they were sorted")
+    order = np.argsort(ts_ns, kind="stable")
+    ts_ns = ts_ns[order]
+    line_numbers = line_numbers[order]
+    frame = pd.DataFrame({c: columns[c][order] for c in PRICE_COLUMNS})
+    frame.index = pd.DatetimeIndex(pd.to_datetime(ts_ns, unit="ns", utc=True))
+    frame.index.name = "timestamp"
+
+    rank = np.empty_like(order)
+    rank[order] = np.arange(n_rows)
+    attrs["zero_prices"] = [
+        (frame.index[rank[r]], c) for r, c in zip(zero_rows, zero_cols, strict=True)
+    ]
+    if zero_rows:
+        r = int(rank[zero_rows[0]])
+        at = [c for rr, c in zip(zero_rows, zero_cols, strict=True) if rank[rr] == r]
+        report.append(
+            f"{len(zero_rows)} price(s) equal to 0 read as missing (NaN), first "
+            f"{' and '.join(at)} at {frame.index[r]} (line {line_numbers[r]}); a "
+            "zero price marks a period without trades, not a price"
+        )
+
+    ts_dup = frame.index.duplicated(keep="first")
+    attrs["duplicates"] = []
+    if ts_dup.any():
+        keyed = frame.reset_index()
+        same = keyed.duplicated(keep="first").to_numpy()
+        conflict = ts_dup & ~same
+        if conflict.any():
+            stamps = frame.index[conflict].unique()
+            details = "; ".join(
+                f"{t} (lines {_lines_of(line_numbers, frame.index == t)})"
+                for t in stamps[:3]
+            )
+            more = f" and {len(stamps) - 3} more" if len(stamps) > 3 else ""
+            raise ValueError(
+                f"{where}: {len(stamps)} timestamp(s) appear more than once with "
+                f"different values: {details}{more}; remove or fix the conflicting "
+                "rows"
+            )
+        stamps = frame.index[ts_dup].unique()
+        first = stamps[0]
+        report.append(
+            f"{int(ts_dup.sum())} duplicated row(s) with identical values collapsed "
+            f"({len(stamps)} timestamp(s)), first {first} on lines "
+            f"{_lines_of(line_numbers, frame.index == first)}"
+        )
+        attrs["duplicates"] = list(stamps)
+        frame = frame[~ts_dup]
+
+    _attach_frequency_report(frame, attrs, report)
+    frame.attrs.update(attrs)
+    if report:
+        warnings.warn(
+            f"{where}: " + " | ".join(report), DataQualityWarning, stacklevel=2
+        )
+    return frame
+
+
+def _attach_frequency_report(frame: pd.DataFrame, attrs: dict, report: list[str]):
+    """Infer the frequency, list gaps and off-grid stamps, set the index freq."""
+    freq = infer_frequency(frame.index) if len(frame) >= 2 else None
+    attrs["freq"] = freq
+    gaps, off_grid = find_gaps(frame.index, freq) if freq else ([], frame.index[:0])
+    attrs["gaps"] = gaps
+    attrs["off_grid"] = list(off_grid)
+    if gaps:
+        n_missing = sum(g.missing for g in gaps)
+        report.append(
+            f"{len(gaps)} gap(s) with {n_missing} missing timestamp(s) at frequency "
+            f"{freq!r}: {describe_gaps(gaps)}; listed in attrs['gaps'], not filled"
+        )
+    if len(off_grid):
+        report.append(
+            f"{len(off_grid)} timestamp(s) off the {freq!r} grid, first {off_grid[0]}"
+        )
+    if freq and not gaps and not len(off_grid):
+        frame.index = pd.DatetimeIndex(frame.index, freq=freq, name="timestamp")

@@ -1,0 +1,354 @@
+"""Download prices with yfinance, with an on-disk cache that grows over time."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import tempfile
+import warnings
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+
+from .._optional import import_optional
+from ._quality import DataQualityWarning
+from .loaders import PRICE_COLUMNS, _attach_frequency_report
+
+__all__ = ["DataUnavailableError", "default_cache_dir", "load_yfinance"]
+
+_INTERVALS = (
+    "1m",
+    "2m",
+    "5m",
+    "15m",
+    "30m",
+    "60m",
+    "90m",
+    "1h",
+    "1d",
+    "5d",
+    "1wk",
+    "1mo",
+    "3mo",
+)
+# What yfinance reports (in its log) when Yahoo could not be reached at all.
+_NETWORK_ERROR = re.compile(
+    r"DNSError|Could not resolve|resolve host|Failed to perform|curl: \(\d+\)|"
+    r"ConnectionError|ConnectTimeout|ReadTimeout|timed out|Timeout|"
+    r"Network is unreachable|No route to host|Max retries|Connection (?:refused|"
+    r"reset|aborted)|SSLError|Temporary failure in name resolution|"
+    r"Too Many Requests|Rate ?limit",
+    re.IGNORECASE,
+)
+
+
+class DataUnavailableError(RuntimeError):
+    """Prices could not be downloaded and there is no cached copy.
+
+    Raised by :func:`load_yfinance` when Yahoo Finance cannot be reached (no
+    network, rate limit, outage) and the cache directory holds nothing for
+    the ticker and interval. The message names the cache directory and the
+    offline alternatives: a local file (``tsmirrors backtest --csv FILE``)
+    or the planted demo (``tsmirrors demo``).
+    """
+
+
+def default_cache_dir() -> Path:
+    """The cache directory: ``$TSMIRRORS_CACHE``, else ``~/.cache/tsmirrors``."""
+    env = os.environ.get("TSMIRRORS_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "tsmirrors"
+
+
+def _cache_file(cache_dir: Path, ticker: str, interval: str) -> Path:
+    # Percent-encoding keeps tickers such as "^GSPC" or "EURUSD=X" distinct.
+    return cache_dir / f"yfinance_{quote(ticker, safe='-.')}_{interval}.csv"
+
+
+def _as_utc(value, name: str) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a date or timestamp, got {value!r}") from exc
+    if ts is pd.NaT:
+        raise ValueError(f"{name} must be a date or timestamp, got {value!r}")
+    return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+
+
+class _LogCapture(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        with contextlib.suppress(Exception):
+            self.messages.append(record.getMessage())
+
+
+def _download(yf, ticker, interval, start, end):
+    """Call ``yfinance.download``; return (frame or None, yfinance's messages).
+
+    yfinance reports most failures in its log and returns an empty frame, so
+    its log is captured (and kept off the console) while it runs.
+    """
+    logger = logging.getLogger("yfinance")
+    capture = _LogCapture()
+    propagate = logger.propagate
+    logger.addHandler(capture)
+    logger.propagate = False
+    kwargs = {
+        "interval": interval,
+        "auto_adjust": True,
+        "progress": False,
+        "threads": False,
+    }
+    if start is None:
+        kwargs["period"] = "max"  # yfinance caps intraday history itself
+    else:
+        kwargs["start"] = start.to_pydatetime()
+    if end is not None:
+        kwargs["end"] = end.to_pydatetime()
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module=r"yfinance(\.|$)")
+            raw = yf.download(ticker, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - any failure of the download
+        capture.messages.append(f"{type(exc).__name__}: {exc}")
+        return None, capture.messages
+    finally:
+        logger.removeHandler(capture)
+        logger.propagate = propagate
+    return raw, capture.messages
+
+
+def _frame_from_yfinance(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:
+    """yfinance's frame (MultiIndex or flat columns) -> our OHLCV frame."""
+    data = raw
+    if isinstance(data.columns, pd.MultiIndex):
+        levels = [
+            {str(v).lower() for v in data.columns.get_level_values(lvl)}
+            for lvl in range(data.columns.nlevels)
+        ]
+        price_level = next(
+            (lvl for lvl, values in enumerate(levels) if "close" in values), 0
+        )
+        ticker_level = 1 - price_level if data.columns.nlevels == 2 else None
+        if ticker_level is not None:
+            values = data.columns.get_level_values(ticker_level)
+            tickers = list(dict.fromkeys(values))
+            upper = ticker.upper()
+            wanted = next((t for t in tickers if str(t).upper() == upper), None)
+            if wanted is None and len(tickers) == 1:
+                wanted = tickers[0]
+            if wanted is None:
+                raise ValueError(f"yfinance returned tickers {tickers}, not {ticker!r}")
+            data = data.xs(wanted, axis=1, level=ticker_level)
+        else:
+            data = data.droplevel(
+                [lvl for lvl in range(data.columns.nlevels) if lvl != price_level],
+                axis=1,
+            )
+    lower = {str(c).lower(): c for c in data.columns}
+    if "close" not in lower and "adj close" in lower:
+        lower["close"] = lower["adj close"]
+    out = pd.DataFrame(index=data.index)
+    for col in PRICE_COLUMNS:
+        out[col] = (
+            pd.to_numeric(data[lower[col]], errors="coerce").astype(np.float64)
+            if col in lower
+            else np.nan
+        )
+    index = pd.DatetimeIndex(out.index)
+    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    out.index = index.as_unit("ns").rename("timestamp")
+    out = out[~out.index.duplicated(keep="last")].sort_index()
+    return out
+
+
+def _read_cache(path: Path) -> pd.DataFrame | None:
+    if not path.exists():
+        return None
+    try:
+        frame = pd.read_csv(path, index_col="timestamp")
+        index = pd.to_datetime(frame.index, format="ISO8601", utc=True)
+        frame.index = pd.DatetimeIndex(index).as_unit("ns").rename("timestamp")
+        frame = frame[list(PRICE_COLUMNS)].astype(np.float64)
+    except (ValueError, KeyError, TypeError, pd.errors.ParserError) as exc:
+        raise ValueError(
+            f"the cache file {path} is unreadable ({exc}); delete it to download afresh"
+        ) from exc
+    return frame.sort_index()
+
+
+def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` so a reader never sees a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            frame.to_csv(fh, index_label="timestamp")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def load_yfinance(
+    ticker: str,
+    interval: str = "1h",
+    start=None,
+    end=None,
+    cache_dir: str | os.PathLike | None = None,
+) -> pd.DataFrame:
+    """Download prices from Yahoo Finance with yfinance, cached on disk.
+
+    Every call downloads the requested range with ``yfinance.download`` and
+    merges it into the cache file of the ticker and interval, so the cache
+    keeps history that Yahoo no longer serves (hourly bars only go back 730
+    days). When the download fails, the cached data is used with a warning.
+
+    Parameters
+    ----------
+    ticker : str
+        Yahoo symbol, e.g. ``"BTC-USD"`` or ``"^GSPC"``.
+    interval : str, default="1h"
+        Bar length, one of ``1m, 2m, 5m, 15m, 30m, 60m, 90m, 1h, 1d, 5d, 1wk,
+        1mo, 3mo``.
+    start, end : str, datetime, pandas.Timestamp or None, default=None
+        Range to return, ``start`` inclusive and ``end`` exclusive (as in
+        yfinance). Naive values are UTC. ``start=None`` downloads as much as
+        Yahoo serves for the interval; ``end=None`` runs to now.
+    cache_dir : str, path or None, default=None
+        Cache directory; None means ``$TSMIRRORS_CACHE`` if set, else
+        ``~/.cache/tsmirrors``. One CSV per ticker and interval,
+        ``yfinance_<TICKER>_<interval>.csv``, replaced atomically.
+
+    Returns
+    -------
+    prices : pandas.DataFrame
+        Same shape as :func:`load_prices`: ``open, high, low, close, volume``
+        on an ascending UTC ``DatetimeIndex`` named ``"timestamp"``. Prices are
+        adjusted (``auto_adjust=True``); ``volume`` is Yahoo's (in the quote
+        currency for crypto pairs). ``attrs`` holds ``source="yfinance"``,
+        ``ticker``, ``interval``, ``path`` (the cache file), ``from_cache``
+        (True when the download failed), ``freq``, ``gaps`` and ``off_grid``.
+
+    Raises
+    ------
+    ValueError
+        For a bad ticker (Yahoo returns no data and nothing is cached; the
+        message names the ticker and quotes yfinance's reason), an unknown
+        interval, ``start >= end``, or an unreadable cache file.
+    DataUnavailableError
+        When Yahoo cannot be reached and nothing is cached. The message names
+        the cache directory and suggests ``--csv FILE`` or ``tsmirrors demo``.
+    ImportError
+        If yfinance is not installed (``pip install 'tsmirrors[finance]'``).
+
+    Warns
+    -----
+    DataQualityWarning
+        When cached data is returned because the download failed, when the
+        cache cannot be written, and for gaps (listed in ``attrs["gaps"]``,
+        never filled).
+
+    Examples
+    --------
+    >>> from tsmirrors.data import load_yfinance
+    >>> prices = load_yfinance("BTC-USD", interval="1h")  # doctest: +SKIP
+    >>> prices["close"].tail()  # doctest: +SKIP
+    """
+    if not isinstance(ticker, str) or not ticker.strip():
+        raise ValueError(f"ticker must be a non-empty string, got {ticker!r}")
+    ticker = ticker.strip()
+    if interval not in _INTERVALS:
+        raise ValueError(
+            f"interval must be one of {', '.join(_INTERVALS)}; got {interval!r}"
+        )
+    start_ts, end_ts = _as_utc(start, "start"), _as_utc(end, "end")
+    if start_ts is not None and end_ts is not None and start_ts >= end_ts:
+        raise ValueError(f"start must be before end, got start={start} and end={end}")
+    cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    path = _cache_file(cache_dir, ticker, interval)
+
+    yf = import_optional("yfinance")
+    cached = _read_cache(path)
+    raw, messages = _download(yf, ticker, interval, start_ts, end_ts)
+    reason = "; ".join(m.strip() for m in messages if m.strip()) or "no reason given"
+    got = raw is not None and len(raw) > 0
+    failed = raw is None or (not got and bool(_NETWORK_ERROR.search(reason)))
+
+    report: list[str] = []
+    from_cache = False
+    if got:
+        fresh = _frame_from_yfinance(raw, ticker)
+        merged = fresh if cached is None else pd.concat([cached, fresh])
+        merged = merged[~merged.index.duplicated(keep="last")].sort_index()
+        try:
+            _write_atomic(merged, path)
+        except OSError as exc:
+            report.append(f"could not write the cache file {path} ({exc})")
+    elif failed:
+        if cached is None:
+            raise DataUnavailableError(
+                f"could not download {ticker!r} ({interval}) from Yahoo Finance "
+                f"({reason}) and there is no cached copy in {cache_dir}. Work "
+                "offline with a local price file (tsmirrors backtest --csv FILE) "
+                "or the built-in planted series (tsmirrors demo)."
+            )
+        merged, from_cache = cached, True
+        report.append(
+            f"could not download {ticker!r} ({interval}) from Yahoo Finance "
+            f"({reason}); using the cached copy {path}, last bar "
+            f"{cached.index[-1] if len(cached) else 'none'}"
+        )
+    elif cached is not None:
+        merged = cached  # nothing new in the range; the ticker is known
+    else:
+        raise ValueError(
+            f"Yahoo Finance returned no data for ticker {ticker!r} (interval "
+            f"{interval!r}, start={start}, end={end}): {reason}. Check the "
+            "symbol as Yahoo spells it (e.g. 'BTC-USD', 'AAPL', '^GSPC')."
+        )
+
+    frame = merged
+    if start_ts is not None:
+        frame = frame[frame.index >= start_ts]
+    if end_ts is not None:
+        frame = frame[frame.index < end_ts]
+    if frame.empty:
+        raise ValueError(
+            f"no {interval} data for ticker {ticker!r} between start={start} and "
+            f"end={end}; the cache {path} covers {merged.index[0]} .. "
+            f"{merged.index[-1]}"
+            if len(merged)
+            else f"no {interval} data for ticker {ticker!r}: {reason}"
+        )
+    frame = frame.copy()
+    frame.index.name = "timestamp"
+    attrs = {
+        "source": "yfinance",
+        "layout": "yfinance",
+        "ticker": ticker,
+        "interval": interval,
+        "path": str(path),
+        "from_cache": from_cache,
+        "duplicates": [],
+    }
+    _attach_frequency_report(frame, attrs, report)
+    frame.attrs.update(attrs)
+    if report:
+        warnings.warn(
+            f"{ticker} ({interval}): " + " | ".join(report),
+            DataQualityWarning,
+            stacklevel=2,
+        )
+    return frame
