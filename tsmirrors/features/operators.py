@@ -47,8 +47,11 @@ class _DirectionGroup:
         x: np.ndarray,
     ):
         self.direction = direction
-        self.members = members  # column indices of this group
-        self.knots = knots[members]  # centred knots, in column order
+        self.member_idx = members  # column indices of this group
+        self.members = members
+        if members.size and members[-1] - members[0] == members.size - 1:
+            self.members = slice(int(members[0]), int(members[-1]) + 1)
+        self.knots = knots[self.members]  # centred knots, in column order
         self.knot_order = np.argsort(self.knots, kind="stable")
         self.knots_sorted = self.knots[self.knot_order]
         # For A^T r: how many sorted inputs lie strictly below (d=+1) or at or
@@ -150,6 +153,7 @@ class TwoLayerOperator(LinearOperator):
             if np.any(self.directions == d)
         ]
         self._moments: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._split: np.ndarray | None = None
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -267,6 +271,45 @@ class TwoLayerOperator(LinearOperator):
                         out += a_m * (low1 - x * low0)
         return out
 
+    def matvec_sparse(self, idx, values) -> np.ndarray:
+        """``A[:, idx] @ values`` in ``O(N log s + s log s)`` for ``s`` columns.
+
+        Only the knots in ``idx`` are sorted, so a fit with few active
+        columns never touches arrays of length ``n_features``.
+        """
+        idx = np.asarray(idx, dtype=np.intp).reshape(-1)
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        a_p, a_m, b_p, b_m = self._coefficients()
+        x = self._xc
+        out = np.zeros(self.shape[0])
+        dirs = self.directions[idx]
+        for direction in (1, -1):
+            sel = dirs == direction
+            if not sel.any():
+                continue
+            t = self._tc[idx[sel]]
+            order = np.argsort(t, kind="stable")
+            ts = t[order]
+            vs = values[sel][order]
+            q0 = _prefix(vs)
+            q1 = _prefix(vs * ts)
+            j = np.searchsorted(ts, x, side="right" if direction > 0 else "left")
+            low0, low1 = q0[j], q1[j]
+            high0, high1 = q0[-1] - low0, q1[-1] - low1
+            if direction > 0:
+                out += b_p * low0 + b_m * high0
+                if a_p:
+                    out += a_p * (x * low0 - low1)
+                if a_m:
+                    out += a_m * (x * high0 - high1)
+            else:
+                out += b_p * high0 + b_m * low0
+                if a_p:
+                    out += a_p * (high1 - x * high0)
+                if a_m:
+                    out += a_m * (low1 - x * low0)
+        return out
+
     def _matmat(self, X):
         X = np.asarray(X, dtype=np.float64)
         return np.column_stack([self._matvec(X[:, j]) for j in range(X.shape[1])])
@@ -332,8 +375,11 @@ class TwoLayerOperator(LinearOperator):
         out = np.empty(self.shape[1])
 
         def branch(a, b, n, s1, s2, t, sgn):
-            # sum over a branch of (a * sgn * (x - t) + b)^2
+            # sum over a branch of (a * sgn * (x - t) + b)^2; terms whose
+            # cancellation leaves only rounding noise are set to zero.
             sq = s2 - 2.0 * t * s1 + t * t * n  # sum (x - t)^2
+            noise = 1e-13 * (np.abs(s2) + 2.0 * np.abs(t * s1) + t * t * n)
+            sq = np.where(sq <= noise, 0.0, sq)
             lin = s1 - t * n  # sum (x - t)
             return a * a * sq + 2.0 * a * b * sgn * lin + b * b * n
 
@@ -348,6 +394,93 @@ class TwoLayerOperator(LinearOperator):
                 val = branch(a_p, b_p, *lo, t, -1.0) + branch(a_m, b_m, *hi, t, -1.0)
             out[g.members] = val
         return np.sqrt(np.maximum(out, 0.0))
+
+    def _pieces(self, idx: np.ndarray):
+        """Split position and the two affine pieces of each column in ``idx``.
+
+        Column ``k`` equals ``lo_slope * x + lo_icpt`` on the first ``split``
+        sorted (centred) inputs and ``hi_slope * x + hi_icpt`` on the rest.
+        """
+        a_p, a_m, b_p, b_m = self._coefficients()
+        t = self._tc[idx]
+        d = self.directions[idx]
+        plus = d > 0
+        if self._split is None:
+            self._split = np.empty(self.shape[1], dtype=np.intp)
+            for g in self._groups:
+                self._split[g.members] = g.input_split
+        split = self._split[idx]
+        lo_slope = np.where(plus, a_m, -a_p)
+        lo_icpt = np.where(plus, b_m - a_m * t, b_p + a_p * t)
+        hi_slope = np.where(plus, a_p, -a_m)
+        hi_icpt = np.where(plus, b_p - a_p * t, b_m + a_m * t)
+        return split, lo_slope, lo_icpt, hi_slope, hi_icpt
+
+    def gram(self, rows, cols=None) -> np.ndarray:
+        """Inner products ``A[:, rows]^T A[:, cols]`` without forming columns.
+
+        Each column is affine on each side of its knot, so an inner product is
+        a sum of at most three quadratic polynomials over ranges of the sorted
+        inputs, read off prefix sums of ``1, x, x^2``: ``O(1)`` per entry.
+
+        Parameters
+        ----------
+        rows, cols : array-like of int
+            Column indices; ``cols`` defaults to ``rows``.
+
+        Returns
+        -------
+        ndarray of shape (len(rows), len(cols))
+        """
+        rows = self._check_index(rows)
+        cols = rows if cols is None else self._check_index(cols)
+        if self._moments is None:
+            xs = self._x_sorted
+            self._moments = (
+                np.arange(xs.size + 1, dtype=np.float64), _prefix(xs), _prefix(xs * xs)
+            )
+        m0, m1, m2 = self._moments
+        n = self.shape[0]
+        kc, lsc, lic, hsc, hic = (v[None, :] for v in self._pieces(cols))
+        out = np.empty((rows.size, cols.size))
+        block = max(1, 2**20 // max(cols.size, 1))
+        for start in range(0, rows.size, block):
+            sl = slice(start, min(start + block, rows.size))
+            kr, lsr, lir, hsr, hir = (v[:, None] for v in self._pieces(rows[sl]))
+            lo = np.minimum(kr, kc)
+            hi = np.maximum(kr, kc)
+
+            def seg(u, v, s1, i1, s2, i2):
+                return (s1 * s2 * (m2[v] - m2[u])
+                        + (s1 * i2 + s2 * i1) * (m1[v] - m1[u])
+                        + i1 * i2 * (m0[v] - m0[u]))
+
+            zero = np.zeros_like(lo)
+            total = seg(zero, lo, lsr, lir, lsc, lic)
+            total += seg(hi, np.full_like(hi, n), hsr, hir, hsc, hic)
+            row_first = kr <= kc  # between the knots: row on its right piece
+            mid = seg(lo, hi,
+                      np.where(row_first, hsr, lsr), np.where(row_first, hir, lir),
+                      np.where(row_first, lsc, hsc), np.where(row_first, lic, hic))
+            total += mid
+            out[sl] = total
+        return out
+
+    def local_maxima(self, values) -> np.ndarray:
+        """Mask of columns whose ``values`` are >= those of the neighbouring knots.
+
+        Neighbours are the adjacent knots of the same direction. Correlations
+        of ramp columns vary smoothly with the knot, so their local maxima pick
+        one candidate per region of the input range.
+        """
+        values = np.asarray(values, dtype=float)
+        mask = np.zeros(self.shape[1], dtype=bool)
+        for g in self._groups:
+            cols = g.member_idx[g.knot_order]
+            v = values[cols]
+            pad = np.concatenate([[-np.inf], v, [-np.inf]])
+            mask[cols] = (v >= pad[:-2]) & (v >= pad[2:])
+        return mask
 
     def aslinearoperator(self) -> LinearOperator:
         """This operator as a plain :class:`scipy.sparse.linalg.LinearOperator`."""

@@ -234,7 +234,7 @@ class SGDNetRegressor(RegressorMixin, BaseEstimator):
             return copy.deepcopy(self.init)
 
         m = int(self.n_neurons)
-        X_t = torch.tensor(X)
+        X_t = torch.tensor(np.array(X, dtype=np.float64, order="C"))
         with torch.no_grad():
             if self.architecture == "standard":
                 net = StandardNet.random(
@@ -276,8 +276,8 @@ class SGDNetRegressor(RegressorMixin, BaseEstimator):
 
         gen = make_generator(self.random_state)
         net = self._initial_net(act, depth, X, gen)
-        X_t = torch.tensor(X)
-        y_t = torch.tensor(y)
+        X_t = torch.tensor(np.array(X, dtype=np.float64, order="C"))
+        y_t = torch.tensor(np.array(y, dtype=np.float64, order="C"))
         n = X_t.shape[0]
         params = [p for p in net.parameters() if p.requires_grad]
         if self.optimizer == "sgd":

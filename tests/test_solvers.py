@@ -1,0 +1,314 @@
+"""Exact Lasso (squared loss) and its regularization path."""
+
+from __future__ import annotations
+
+import warnings
+
+import cvxpy as cp
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.linalg import aslinearoperator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LassoLars, lars_path
+
+from tsmirrors.features.operators import TwoLayerOperator
+from tsmirrors.solvers import (
+    L1,
+    QuantileLoss,
+    SquaredLoss,
+    lasso,
+    lasso_beta_max,
+    lasso_path,
+    solve,
+)
+
+ACTIVATIONS = ["relu", "leaky_relu", "abs", "sign", "threshold"]
+
+
+def objective(A, y, z, xi, beta):
+    r = A @ z + xi - y
+    return 0.5 * float(r @ r) + beta * float(np.abs(z).sum())
+
+
+def kkt(A, y, z, xi, beta):
+    """Scaled KKT residual recomputed from scratch (dense)."""
+    c = A.T @ (y - A @ z - xi)
+    dist = np.where(z != 0, np.abs(c - beta * np.sign(z)),
+                    np.maximum(np.abs(c) - beta, 0))
+    return dist.max() / beta
+
+
+def cvxpy_lasso(A, y, beta, fit_intercept=True):
+    z = cp.Variable(A.shape[1])
+    xi = cp.Variable() if fit_intercept else 0.0
+    prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(A @ z + xi - y)
+                                  + beta * cp.norm1(z)))
+    prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-13, tol_gap_rel=1e-13,
+               tol_feas=1e-13, max_iter=500)
+    return prob.value
+
+
+def series(n, seed):
+    rng = np.random.default_rng(seed)
+    x = np.cumsum(rng.normal(size=n))
+    x = (x - x.mean()) / x.std()
+    y = np.sin(2.5 * x) + 0.2 * rng.normal(size=n)
+    return x, y
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dense_matches_lasso_lars(seed, fit_intercept):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(40, 60))
+    y = rng.normal(size=40) + 3.0
+    bmax = lasso_beta_max(A, y, fit_intercept=fit_intercept)
+    for frac in (0.5, 0.05, 0.002):
+        beta = frac * bmax
+        res = lasso(A, y, beta, fit_intercept=fit_intercept)
+        ref = LassoLars(alpha=beta / 40, fit_intercept=fit_intercept,
+                        max_iter=5000).fit(A, y)
+        ours = objective(A, y, res.coef, res.intercept, beta)
+        theirs = objective(A, y, ref.coef_, ref.intercept_, beta)
+        assert ours == pytest.approx(theirs, rel=1e-9)
+        assert res.objective == pytest.approx(ours, rel=1e-12)
+        assert res.converged and res.kkt_residual <= 1e-8
+        assert kkt(A, y, res.coef, res.intercept, beta) <= 1e-8
+        assert res.duality_gap <= 1e-9 * ours
+        np.testing.assert_array_equal(np.sort(res.active_set), np.flatnonzero(res.coef))
+
+
+def test_matches_lars_path_without_intercept():
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(30, 20))
+    y = rng.normal(size=30)
+    alphas, _, coefs = lars_path(A, y, method="lasso")
+    for k in (3, 8, len(alphas) - 2):
+        beta = alphas[k] * 30
+        res = lasso(A, y, beta, fit_intercept=False)
+        assert res.intercept == 0.0
+        np.testing.assert_allclose(res.coef, coefs[:, k], atol=1e-9)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_dense_matches_cvxpy_clarabel(fit_intercept):
+    rng = np.random.default_rng(4)
+    A = rng.normal(size=(25, 35))
+    y = rng.normal(size=25)
+    beta = 0.1 * lasso_beta_max(A, y, fit_intercept=fit_intercept)
+    res = lasso(A, y, beta, fit_intercept=fit_intercept)
+    assert res.objective == pytest.approx(cvxpy_lasso(A, y, beta, fit_intercept),
+                                          rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_two_layer_operator_matches_dense_and_references(name):
+    x, y = series(80, 5)
+    fit_intercept = name not in ("sign", "threshold")
+    op = TwoLayerOperator.from_inputs(x, name)
+    D = op.toarray()
+    bmax = lasso_beta_max(op, y, fit_intercept=fit_intercept)
+    assert bmax == pytest.approx(lasso_beta_max(D, y, fit_intercept=fit_intercept),
+                                 rel=1e-12)
+    for frac in (0.1, 0.003):
+        beta = frac * bmax
+        r_op = lasso(op, y, beta, fit_intercept=fit_intercept)
+        r_dense = lasso(D, y, beta, fit_intercept=fit_intercept)
+        o_op = objective(D, y, r_op.coef, r_op.intercept, beta)
+        o_dense = objective(D, y, r_dense.coef, r_dense.intercept, beta)
+        assert o_op == pytest.approx(o_dense, rel=1e-9)
+        assert kkt(D, y, r_op.coef, r_op.intercept, beta) <= 1e-8
+        assert r_op.converged and r_op.kkt_residual <= 1e-8
+        ref = cvxpy_lasso(D, y, beta, fit_intercept)
+        assert o_op == pytest.approx(ref, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["abs", "sign"])
+def test_two_layer_matches_lasso_lars(name):
+    # LassoLars handles these dictionaries (relu's [A+, A-] has exact
+    # collinearities that it does not resolve).
+    x, y = series(60, 6)
+    op = TwoLayerOperator.from_inputs(x, name)
+    D = op.toarray()
+    fit_intercept = name == "abs"
+    beta = 0.01 * lasso_beta_max(op, y, fit_intercept=fit_intercept)
+    res = lasso(op, y, beta, fit_intercept=fit_intercept)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = LassoLars(alpha=beta / 60, fit_intercept=fit_intercept,
+                        max_iter=5000).fit(D, y)
+    assert res.objective == pytest.approx(
+        objective(D, y, ref.coef_, ref.intercept_, beta), rel=1e-9)
+
+
+def test_degenerate_dictionaries():
+    rng = np.random.default_rng(7)
+    B = rng.normal(size=(30, 8))
+    A = np.hstack([B, B[:, :3], np.zeros((30, 1)), -B[:, [5]], np.ones((30, 1))])
+    y = B @ rng.normal(size=8) + 0.1 * rng.normal(size=30)
+    for fit_intercept in (True, False):
+        for frac in (0.3, 0.01, 1e-4):
+            beta = frac * lasso_beta_max(A, y, fit_intercept=fit_intercept)
+            res = lasso(A, y, beta, fit_intercept=fit_intercept)
+            assert res.converged
+            assert res.objective == pytest.approx(
+                cvxpy_lasso(A, y, beta, fit_intercept), rel=1e-9)
+    # many exactly equal correlations: orthogonal columns, equal targets
+    Q = np.linalg.qr(rng.normal(size=(20, 6)))[0]
+    y = Q.sum(axis=1)
+    res = lasso(Q, y, 0.5, fit_intercept=False)
+    np.testing.assert_allclose(res.coef, 0.5, atol=1e-12)
+
+
+def test_abs_extreme_columns_are_collinear():
+    # |x - min| + |x - max| is constant on the data: after centering the two
+    # columns are opposite; the solver must not break on the singular Gram.
+    x, y = series(50, 8)
+    op = TwoLayerOperator.from_inputs(x, "abs")
+    res = lasso(op, y + 5 * x, 1e-3)
+    assert res.converged and res.kkt_residual <= 1e-8
+
+
+def test_beta_max_and_zero_solution():
+    x, y = series(40, 9)
+    op = TwoLayerOperator.from_inputs(x, "relu")
+    bmax = lasso_beta_max(op, y)
+    above = lasso(op, y, bmax * (1 + 1e-9))
+    assert not above.coef.any() and above.intercept == pytest.approx(y.mean())
+    assert above.converged and above.duality_gap == pytest.approx(0, abs=1e-10)
+    below = lasso(op, y, bmax * (1 - 1e-6))
+    assert np.count_nonzero(below.coef) >= 1
+
+
+def test_weights_equal_rescaled_columns():
+    rng = np.random.default_rng(10)
+    A = rng.normal(size=(30, 12))
+    y = rng.normal(size=30)
+    w = rng.uniform(0.5, 2.0, size=12)
+    res = lasso(A, y, 2.0, weights=w)
+    ref = lasso(A / w, y, 2.0)
+    np.testing.assert_allclose(res.coef, ref.coef / w, atol=1e-10)
+    assert res.intercept == pytest.approx(ref.intercept, abs=1e-10)
+    assert res.objective == pytest.approx(ref.objective, rel=1e-12)
+
+
+def test_warm_start():
+    x, y = series(60, 11)
+    op = TwoLayerOperator.from_inputs(x, "relu")
+    first = lasso(op, y, 1.0)
+    again = lasso(op, y, 0.9, warm_start=first)
+    cold = lasso(op, y, 0.9)
+    assert again.objective == pytest.approx(cold.objective, rel=1e-12)
+    same = lasso(op, y, 1.0, warm_start=first.coef)
+    assert same.objective == pytest.approx(first.objective, rel=1e-12)
+    with pytest.raises(ValueError, match="warm_start must be finite with 120"):
+        lasso(op, y, 1.0, warm_start=np.zeros(3))
+
+
+def test_iteration_limit_warns():
+    x, y = series(60, 12)
+    op = TwoLayerOperator.from_inputs(x, "abs")
+    with pytest.warns(ConvergenceWarning, match="KKT residual"):
+        res = lasso(op, y, 1e-4, max_iter=2)
+    assert not res.converged
+
+
+def test_path_is_exact_between_kinks():
+    x, y = series(50, 13)
+    op = TwoLayerOperator.from_inputs(x, "relu")
+    D = op.toarray()
+    path = lasso_path(op, y, beta_min=0.01)
+    assert path.betas[0] == pytest.approx(path.beta_max)
+    assert np.all(np.diff(path.betas) <= 0) and path.converged
+    rng = np.random.default_rng(0)
+    picks = rng.integers(1, path.n_kinks - 1, size=6)
+    for k in picks:
+        beta = path.betas[k] + rng.uniform() * (path.betas[k - 1] - path.betas[k])
+        z = path.coef_at(beta)
+        xi = path.intercept_at(beta)
+        direct = lasso(op, y, beta)
+        assert objective(D, y, z, xi, beta) == pytest.approx(direct.objective,
+                                                             rel=1e-9)
+        assert kkt(D, y, z, xi, beta) <= 1e-8
+    coefs, intercepts = path.evaluate([path.beta_max * 2, 0.05])
+    assert coefs.shape == (2, op.shape[1]) and not coefs[0].any()
+    assert intercepts[0] == pytest.approx(y.mean())
+    with pytest.raises(ValueError, match="below the computed path"):
+        path.coef_at(0.001)
+
+
+def test_path_matches_lars_path_kinks():
+    rng = np.random.default_rng(14)
+    A = rng.normal(size=(30, 15))
+    y = rng.normal(size=30)
+    alphas, _, coefs = lars_path(A, y, method="lasso")
+    path = lasso_path(A, y, fit_intercept=False)
+    np.testing.assert_allclose(path.betas, alphas * 30, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(path.coefs.toarray(), coefs.T, atol=1e-9)
+
+
+def test_path_options():
+    x, y = series(40, 15)
+    op = TwoLayerOperator.from_inputs(x, "abs")
+    path = lasso_path(op, y, betas=[5.0, 1.0, 0.5])
+    assert path.betas[-1] == pytest.approx(0.5)
+    short = lasso_path(op, y, max_features=3)
+    assert short.n_active()[-1] >= 3
+    w = np.linspace(1, 2, op.shape[1])
+    wp = lasso_path(op, y, betas=[0.7], weights=w)
+    assert wp.coef_at(0.7) == pytest.approx(lasso(op, y, 0.7, weights=w).coef,
+                                            abs=1e-9)
+
+
+def test_other_designs():
+    rng = np.random.default_rng(16)
+    A = rng.normal(size=(25, 10))
+    A[A < 0.5] = 0.0
+    y = rng.normal(size=25)
+    ref = lasso(A, y, 0.3)
+    for design in (sp.csr_array(A), aslinearoperator(A)):
+        res = lasso(design, y, 0.3)
+        assert res.objective == pytest.approx(ref.objective, rel=1e-12)
+    np.testing.assert_allclose(ref.predict(A), A @ ref.coef + ref.intercept)
+
+
+def test_solve_dispatch_and_unsupported_pairs():
+    rng = np.random.default_rng(17)
+    A = rng.normal(size=(20, 5))
+    y = rng.normal(size=20)
+    res = solve(A, y, SquaredLoss(), L1(0.5))
+    assert res.objective == pytest.approx(lasso(A, y, 0.5).objective)
+    assert solve(A, y, QuantileLoss(0.3), L1(0.5)).tau == 0.3
+
+    class Ridge:
+        name = "l2"
+
+    with pytest.raises(ValueError, match="no solver for datafit SquaredLoss"):
+        solve(A, y, SquaredLoss(), Ridge())
+
+
+@pytest.mark.parametrize(
+    "A, y, beta, message",
+    [
+        (np.array([[1.0, np.nan], [0.0, 1.0]]), [1.0, 2.0], 1.0,
+         "A contains 1 non-finite value(s) (NaN)"),
+        (np.eye(2), [1.0, np.inf], 1.0, "y contains 1 non-finite value(s) (inf)"),
+        (np.eye(3), [1.0, 2.0], 1.0, "A has 3 rows but y has 2 samples"),
+        (np.eye(2), [1.0, 2.0], -1.0, "beta must be a finite number >= 0, got -1.0"),
+        (np.zeros((2, 0)), [1.0, 2.0], 1.0, "A is empty"),
+        (np.eye(2), [], 1.0, "y is empty"),
+        (np.eye(2), [[1.0, 2.0]], 1.0, "y must be 1-D, got shape (1, 2)"),
+    ],
+)
+def test_bad_input(A, y, beta, message):
+    with pytest.raises(ValueError) as err:
+        lasso(A, y, beta)
+    assert message in str(err.value)
+
+
+def test_bad_weights():
+    with pytest.raises(ValueError, match="weights must be > 0"):
+        lasso(np.eye(2), [1.0, 2.0], 1.0, weights=[1.0, 0.0])
+    with pytest.raises(ValueError, match="one entry per feature"):
+        lasso(np.eye(2), [1.0, 2.0], 1.0, weights=[1.0])

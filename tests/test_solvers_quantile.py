@@ -1,0 +1,144 @@
+"""Quantile Lasso: LP formulations, references and warm-started paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import QuantileRegressor
+
+from tsmirrors.features.operators import TwoLayerOperator
+from tsmirrors.solvers import (
+    QuantileLoss,
+    pinball_loss,
+    quantile_beta_max,
+    quantile_lasso,
+    quantile_path,
+)
+
+
+def objective(A, y, z, xi, beta, tau):
+    return float(pinball_loss(y - A @ z - xi, tau).sum() + beta * np.abs(z).sum())
+
+
+def series(n, seed):
+    rng = np.random.default_rng(seed)
+    x = np.cumsum(rng.normal(size=n))
+    x = (x - x.mean()) / x.std()
+    return x, np.sin(2 * x) + 0.3 * rng.standard_t(3, size=n)
+
+
+@pytest.mark.parametrize("tau", [0.1, 0.5, 0.85])
+def test_dense_matches_quantile_regressor(tau):
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(60, 15))
+    y = A[:, :3] @ [1.0, -2.0, 0.5] + rng.standard_t(3, size=60)
+    beta = 3.0
+    res = quantile_lasso(A, y, beta, tau)
+    ref = QuantileRegressor(quantile=tau, alpha=beta / 60, solver="highs").fit(A, y)
+    assert res.objective == pytest.approx(
+        objective(A, y, ref.coef_, ref.intercept_, beta, tau), rel=1e-7)
+    assert res.converged and res.kkt_residual <= 1e-7
+
+
+@pytest.mark.parametrize("name", ["relu", "abs", "leaky_relu", "sign", "threshold"])
+@pytest.mark.parametrize("tau", [0.2, 0.9])
+def test_two_layer_matches_quantile_regressor(name, tau):
+    x, y = series(70, 1)
+    op = TwoLayerOperator.from_inputs(x, name)
+    D = op.toarray()
+    beta = 1.5
+    res = quantile_lasso(op, y, beta, tau)
+    ref = QuantileRegressor(quantile=tau, alpha=beta / 70, solver="highs").fit(D, y)
+    assert res.objective == pytest.approx(
+        objective(D, y, ref.coef_, ref.intercept_, beta, tau), rel=1e-7)
+    expected = "slope" if name in ("relu", "abs", "leaky_relu") else "dense"
+    assert expected in res.message
+    fit = D @ res.coef + res.intercept
+    # Optimality in the intercept: #below <= tau N <= #below-or-on.
+    assert np.sum(y < fit - 1e-9) <= tau * y.size + 1e-9
+    assert np.sum(y <= fit + 1e-9) >= tau * y.size - 1e-9
+
+
+@pytest.mark.parametrize("name", ["relu", "abs", "leaky_relu"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_slope_lp_equals_dense_lp(name, fit_intercept):
+    # Knots off the data, outside its range, repeated inputs, both directions.
+    rng = np.random.default_rng(2)
+    x = np.round(rng.normal(size=40), 1)
+    knots = np.concatenate([x[:15], rng.uniform(-3, 3, size=10), [5.0, -5.0]])
+    dirs = rng.choice([-1.0, 1.0], size=knots.size)
+    op = TwoLayerOperator(x, name, knots, dirs)
+    y = np.cos(2 * x) + 0.2 * rng.normal(size=40)
+    w = rng.uniform(0.5, 1.5, size=knots.size)
+    for tau in (0.25, 0.7):
+        slope = quantile_lasso(op, y, 0.8, tau, weights=w, fit_intercept=fit_intercept,
+                               formulation="slope")
+        dense = quantile_lasso(op.toarray(), y, 0.8, tau, weights=w,
+                               fit_intercept=fit_intercept)
+        assert slope.objective == pytest.approx(dense.objective, rel=1e-9)
+        if not fit_intercept:
+            assert slope.intercept == 0.0
+
+
+def test_fraction_below_close_to_tau():
+    x, y = series(400, 3)
+    op = TwoLayerOperator.from_inputs(x, "relu")
+    for tau in (0.1, 0.5, 0.9):
+        res = quantile_lasso(op, y, 5.0, tau)
+        below = np.mean(y < res.predict(op))
+        assert abs(below - tau) <= 0.05
+
+
+def test_beta_max():
+    x, y = series(50, 4)
+    op = TwoLayerOperator.from_inputs(x, "abs")
+    for tau in (0.3, 0.5):  # 0.5 * 50 is an integer: an interval of intercepts
+        bmax = quantile_beta_max(op, y, tau)
+        assert not quantile_lasso(op, y, bmax * 1.0001, tau).coef.any()
+        assert quantile_lasso(op, y, bmax * 0.999, tau).coef.any()
+    bmax = quantile_beta_max(op, y, 0.3, fit_intercept=False)
+    assert not quantile_lasso(op, y, bmax * 1.0001, 0.3, fit_intercept=False).coef.any()
+
+
+def test_path_warm_starts_equal_cold_solves():
+    x, y = series(60, 5)
+    op = TwoLayerOperator.from_inputs(x, "relu")
+    path = quantile_path(op, y, tau=[0.2, 0.8], n_betas=4)
+    assert path.coefs.shape == (2, 4, op.shape[1]) and path.converged
+    assert np.all(np.diff(path.betas) < 0)
+    for i, tau in enumerate(path.taus):
+        for k, beta in enumerate(path.betas):
+            cold = quantile_lasso(op, y, beta, tau, backend="scipy")
+            assert path.objectives[i, k] == pytest.approx(cold.objective, rel=1e-9)
+    assert path.intercepts.shape == (2, 4)
+
+
+def test_scipy_backend_and_warm_start_on_scipy():
+    x, y = series(40, 6)
+    op = TwoLayerOperator.from_inputs(x, "abs")
+    a = quantile_lasso(op, y, 1.0, 0.4, backend="scipy")
+    b = quantile_lasso(op, y, 0.5, 0.4, backend="scipy", warm_start=a)
+    c = quantile_lasso(op, y, 0.5, 0.4)
+    assert b.objective == pytest.approx(c.objective, rel=1e-9)
+
+
+def test_datafit_object():
+    loss = QuantileLoss(0.9)
+    assert loss.value([1.0, -1.0], [0.0, 0.0]) == pytest.approx(0.9 + 0.1)
+    with pytest.raises(ValueError, match=r"tau must be in \(0, 1\), got 1.3"):
+        QuantileLoss(1.3)
+
+
+@pytest.mark.parametrize("tau", [0.0, 1.0, -0.2, 1.3])
+def test_bad_tau(tau):
+    with pytest.raises(ValueError, match=r"tau must be in \(0, 1\)"):
+        quantile_lasso(np.eye(3), [1.0, 2.0, 3.0], 1.0, tau)
+
+
+def test_unsupported_formulation():
+    op = TwoLayerOperator.from_inputs(np.arange(5.0), "sign")
+    with pytest.raises(ValueError, match="formulation='slope' needs a TwoLayerOperator"
+                                         " with a continuous activation"):
+        quantile_lasso(op, np.arange(5.0), 1.0, 0.5, formulation="slope")
+    with pytest.raises(ValueError, match="formulation must be"):
+        quantile_lasso(op, np.arange(5.0), 1.0, 0.5, formulation="sparse")

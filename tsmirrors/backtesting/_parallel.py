@@ -1,0 +1,210 @@
+"""Run independent tasks serially, with joblib, or on a dask.distributed cluster.
+
+Results always come back in task order, so every backend gives the same
+output as the serial run. Each task runs with BLAS limited to one thread:
+parallelism comes from the workers, not from BLAS inside them, which avoids
+oversubscription and keeps floating-point results independent of the
+backend.
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from functools import partial
+from typing import Any
+
+import joblib
+from threadpoolctl import ThreadpoolController
+
+from .._optional import import_optional
+
+__all__ = ["check_parallel", "run_tasks"]
+
+_BACKEND_ERROR = (
+    "backend must be 'dask' or the name of a joblib backend such as 'loky', "
+    "'threading' or 'sequential', got {!r}"
+)
+
+
+def check_parallel(n_jobs, backend, client) -> None:
+    """Validate ``n_jobs``, ``backend`` and ``client``; ValueError otherwise."""
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral)
+        or n_jobs == 0
+    ):
+        raise ValueError(
+            "n_jobs must be a nonzero integer or None (-1 uses all cores), got "
+            f"{n_jobs!r}"
+        )
+    if not isinstance(backend, str):
+        raise ValueError(_BACKEND_ERROR.format(backend))
+    if backend != "dask":
+        try:
+            joblib.Parallel(n_jobs=n_jobs, backend=backend)
+        except ValueError as exc:
+            raise ValueError(_BACKEND_ERROR.format(backend)) from exc
+        if client is not None:
+            raise ValueError(
+                f"client is only used with backend='dask', got backend={backend!r}"
+            )
+
+
+def _dask_workers(n_jobs) -> int:
+    if n_jobs is None:
+        return 2
+    if n_jobs < 0:
+        return max(1, joblib.cpu_count() + 1 + int(n_jobs))
+    return int(n_jobs)
+
+
+_CONTROLLER: tuple[int, ThreadpoolController] | None = None
+
+
+def _limit_threads(user_api: str | None = None):
+    """Limit BLAS and OpenMP (or only ``user_api``) to one thread, as a context.
+
+    Finding the thread-pool libraries costs milliseconds, so this process's
+    controller is kept and only rebuilt after new modules were imported
+    (which may have loaded new libraries).
+    """
+    global _CONTROLLER
+    n_modules = len(sys.modules)
+    if _CONTROLLER is None or _CONTROLLER[0] != n_modules:
+        _CONTROLLER = (n_modules, ThreadpoolController())
+    return _CONTROLLER[1].limit(limits=1, user_api=user_api)
+
+
+def _call(func: Callable, args: tuple, limit_blas: bool):
+    # BLAS thread counts are process-wide, but OpenMP's is per thread: a task
+    # in a worker thread limits OpenMP itself, the caller limits the rest.
+    with _limit_threads(None if limit_blas else "openmp"):
+        return func(*args)
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, progress: bool, desc: str):
+    if not progress:
+        return _NoBar()
+    try:
+        tqdm = import_optional("tqdm")
+    except ImportError as exc:
+        warnings.warn(
+            f"{exc}; running without a progress bar (pass progress=False to "
+            "silence this warning)",
+            UserWarning,
+            stacklevel=4,
+        )
+        return _NoBar()
+    return tqdm.tqdm(total=total, desc=desc, unit="fit")
+
+
+def run_tasks(
+    func: Callable,
+    tasks: Sequence[tuple],
+    *,
+    n_jobs: int | None = 1,
+    backend: str = "loky",
+    client: Any = None,
+    progress: bool = False,
+    desc: str = "backtest",
+) -> list:
+    """``[func(*args) for args in tasks]``, in parallel, results in task order.
+
+    Parameters
+    ----------
+    func : callable
+        A module-level function (picklable for process backends).
+    tasks : sequence of tuple
+        Positional arguments of each call.
+    n_jobs : int or None, default=1
+        Workers for joblib (``-1``: all cores). With ``backend="dask"``, the
+        workers of the LocalCluster started when no ``client`` is given
+        (None: 2); ignored with a ``client``.
+    backend : str, default="loky"
+        A joblib backend name, or ``"dask"``.
+    client : distributed.Client or None, default=None
+        A dask client to run on (``backend="dask"`` only); left open.
+    progress : bool, default=False
+        Show a tqdm bar over tasks.
+    desc : str, default="backtest"
+        Label of the progress bar.
+
+    Returns
+    -------
+    list
+        One result per task, in the order of ``tasks``.
+    """
+    check_parallel(n_jobs, backend, client)
+    tasks = list(tasks)
+    bar = _progress_bar(len(tasks), progress, desc)
+    try:
+        if backend == "dask":
+            return _run_dask(func, tasks, n_jobs, client, bar)
+        return _run_joblib(func, tasks, n_jobs, backend, bar)
+    finally:
+        bar.close()
+
+
+def _run_joblib(func, tasks, n_jobs, backend, bar) -> list:
+    results = []
+    if backend == "sequential" or joblib.effective_n_jobs(n_jobs) == 1:
+        with _limit_threads():
+            for args in tasks:
+                results.append(func(*args))
+                bar.update(1)
+        return results
+    threads = backend == "threading"
+    with _limit_threads() if threads else nullcontext():
+        try:
+            parallel = joblib.Parallel(
+                n_jobs=n_jobs, backend=backend, return_as="generator"
+            )
+        except ValueError:  # e.g. "multiprocessing": results arrive all at once
+            parallel = joblib.Parallel(n_jobs=n_jobs, backend=backend)
+        calls = (joblib.delayed(_call)(func, args, not threads) for args in tasks)
+        for result in parallel(calls):
+            results.append(result)
+            bar.update(1)
+    return results
+
+
+def _run_dask(func, tasks, n_jobs, client, bar) -> list:
+    distributed = import_optional("distributed")
+    own = client is None
+    cluster = None
+    if own:
+        cluster = distributed.LocalCluster(
+            n_workers=_dask_workers(n_jobs),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        client = distributed.Client(cluster)
+    try:
+        call = partial(_call, func, limit_blas=True)
+        futures = client.map(call, tasks, pure=False)
+        for future in distributed.as_completed(futures):
+            if future.status == "error":
+                try:
+                    future.result()  # raises the task's exception
+                finally:
+                    client.cancel(futures)
+            bar.update(1)
+        return client.gather(futures)
+    finally:
+        if own:
+            client.close()
+            cluster.close()

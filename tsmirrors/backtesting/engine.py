@@ -1,0 +1,561 @@
+"""Walk-forward backtesting of forecasters: one pure function, no leakage.
+
+:func:`backtest` turns a :class:`~tsmirrors.backtesting.BacktestSplit` into
+tasks, one per fit: a task fits a fresh clone of the forecaster on its
+training slice and issues the forecasts of every fold until the next refit.
+A task only receives the observations up to its last origin, and each
+forecast only the observations before its own origin, so nothing after the
+origin can reach a fit, a target transform or a forecast.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from .. import metrics as _metrics
+from .._validation import check_quantile
+from ..data import validate_series
+from ..forecasting.base import check_quantiles
+from ..forecasting.transforms import TARGETS, make_transform
+from ._parallel import check_parallel, run_tasks
+from .folds import BacktestSplit, Fold
+
+__all__ = ["DEFAULT_METRICS", "METRICS", "backtest", "min_train_size"]
+
+#: Every metric :func:`backtest` can report.
+METRICS = (
+    "mse",
+    "rmse",
+    "mae",
+    "mase",
+    "pinball",
+    "coverage",
+    "width",
+    "interval_score",
+    "crps",
+)
+#: Metrics that need quantile forecasts; NaN for point forecasters.
+QUANTILE_METRICS = ("pinball", "coverage", "width", "interval_score", "crps")
+DEFAULT_METRICS = ("mse", "mae", "mase", "pinball", "coverage", "width")
+
+
+# ------------------------------------------------------------------ checks
+def _check_metrics(metrics) -> tuple[str, ...]:
+    names = (metrics,) if isinstance(metrics, str) else metrics
+    try:
+        names = tuple(names)
+    except TypeError:
+        raise ValueError(
+            f"metrics must be a metric name or a sequence of names from {METRICS}, "
+            f"got {metrics!r}"
+        ) from None
+    if not names:
+        raise ValueError(f"metrics must name at least one of {METRICS}, got none")
+    for name in names:
+        if name not in METRICS:
+            raise ValueError(f"unknown metric {name!r}; choose from {METRICS}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"metrics must not repeat a name, got {names}")
+    return names
+
+
+def _check_forecaster(forecaster) -> None:
+    if not callable(getattr(forecaster, "fit", None)) or not (
+        callable(getattr(forecaster, "predict_point", None))
+        or callable(getattr(forecaster, "predict", None))
+    ):
+        raise TypeError(
+            "forecaster must have fit(y) and predict_point(steps, last_window) or "
+            f"predict(steps, last_window) methods, got {type(forecaster).__name__}"
+        )
+
+
+def _lags_and_target(forecaster) -> tuple[int, str | None]:
+    lags = getattr(forecaster, "lags", 1)
+    if isinstance(lags, bool) or not isinstance(lags, numbers.Integral) or lags < 1:
+        lags = 1
+    target = getattr(forecaster, "target", None)
+    return int(lags), target if target in TARGETS else None
+
+
+def min_train_size(forecaster) -> int:
+    """Fewest training observations a forecaster can be fit on.
+
+    ``lags + 2`` values of the transformed series (the smallest series a
+    forecaster accepts), plus the observations its target transform
+    consumes (one for ``"difference"`` and ``"log_return"``). ``lags`` and
+    ``target`` are read from the forecaster's parameters (1 and ``"level"``
+    when it has none).
+
+    Parameters
+    ----------
+    forecaster : object
+        A forecaster, fitted or not.
+
+    Returns
+    -------
+    int
+    """
+    lags, target = _lags_and_target(forecaster)
+    offset = make_transform(target).offset if target is not None else 0
+    return lags + 2 + offset
+
+
+def _check_initial_size(forecaster, size: int) -> None:
+    minimum = min_train_size(forecaster)
+    if size < minimum:
+        lags, target = _lags_and_target(forecaster)
+        described = f"lags={lags}" + ("" if target is None else f", target={target!r}")
+        raise ValueError(
+            f"initial_train_size must be at least {minimum} for "
+            f"{type(forecaster).__name__} ({described}): lags + 2 values after the "
+            f"target transform, got {size}"
+        )
+
+
+def _quantile_levels(forecaster) -> np.ndarray | None:
+    quantiles = getattr(forecaster, "quantiles", None)
+    predict_quantiles = getattr(forecaster, "predict_quantiles", None)
+    if quantiles is None or not callable(predict_quantiles):
+        return None
+    return check_quantiles(quantiles)
+
+
+def _interval_columns(levels: np.ndarray, coverage: float) -> tuple[int, int]:
+    """Positions of the levels ``(1 - coverage) / 2`` and ``(1 + coverage) / 2``."""
+    lo, hi = (1.0 - coverage) / 2.0, (1.0 + coverage) / 2.0
+    found = [np.flatnonzero(np.isclose(levels, level)) for level in (lo, hi)]
+    if found[0].size and found[1].size:
+        return int(found[0][0]), int(found[1][0])
+    symmetric = [
+        round(1.0 - 2.0 * float(tau), 10)
+        for tau in levels
+        if tau < 0.5 and np.any(np.isclose(levels, 1.0 - tau))
+    ]
+    hint = f"; it supports coverage in {symmetric}" if symmetric else ""
+    raise ValueError(
+        f"coverage={coverage:g} needs the quantile levels {lo:g} and {hi:g}, but the "
+        f"forecaster has {levels.tolist()}{hint}"
+    )
+
+
+def _check_horizon(forecaster, horizon: int) -> None:
+    max_horizon = getattr(forecaster, "max_horizon", None)
+    if (
+        isinstance(max_horizon, numbers.Integral)
+        and not isinstance(max_horizon, bool)
+        and max_horizon < horizon
+    ):
+        raise ValueError(
+            f"the forecaster forecasts at most max_horizon={max_horizon} steps, but "
+            f"gap + steps = {horizon}; set its max_horizon to at least {horizon}"
+        )
+
+
+# ------------------------------------------------------------------- tasks
+class _Task(NamedTuple):
+    """One fit and the forecasts it issues until the next refit."""
+
+    train: pd.Series  # the training slice
+    history: np.ndarray  # observed values y[start : last origin]
+    start: int
+    origins: tuple[int, ...]
+    lengths: tuple[int, ...]  # forecasts kept per fold
+    gap: int
+    window_size: int  # length of each last_window
+    quantiles: bool
+
+
+def _make_tasks(
+    series: pd.Series, folds: list[Fold], cv: BacktestSplit, quantiles: bool
+) -> list[_Task]:
+    values = series.to_numpy()
+    groups: list[list[Fold]] = []
+    for fold in folds:
+        if fold.refit:
+            groups.append([])
+        groups[-1].append(fold)
+    size = cv.initial_train_size
+    tasks = []
+    for group in groups:
+        start = group[0].origin - size
+        stop = group[-1].origin
+        tasks.append(
+            _Task(
+                train=series.iloc[group[0].train],
+                history=values[start:stop],
+                start=start,
+                origins=tuple(f.origin for f in group),
+                lengths=tuple(f.test.stop - f.test.start for f in group),
+                gap=cv.gap,
+                window_size=size,
+                quantiles=quantiles,
+            )
+        )
+    return tasks
+
+
+def _forecast_values(out, horizon: int, method: str) -> np.ndarray:
+    if isinstance(out, pd.DataFrame):
+        raise TypeError(
+            f"forecaster.{method} returned a DataFrame; point forecasts must be a "
+            "Series (quantile forecasters provide predict_point)"
+        )
+    arr = np.asarray(out, dtype=np.float64)
+    if arr.shape != (horizon,):
+        raise ValueError(
+            f"forecaster.{method}(steps={horizon}) returned shape {arr.shape}, "
+            f"expected ({horizon},)"
+        )
+    return arr
+
+
+def _fit_predict(forecaster, task: _Task) -> list[tuple]:
+    """Fit a clone on the task's training slice and forecast its folds.
+
+    Returns one ``(point, quantiles, levels)`` triple per fold; ``quantiles``
+    and ``levels`` are None for point forecasts.
+    """
+    model = clone(forecaster, safe=False)
+    model.fit(task.train)
+    method = "predict_point" if callable(getattr(model, "predict_point", None)) else (
+        "predict"
+    )
+    predict = getattr(model, method)
+    out = []
+    batch = getattr(model, "predict_one_step", None)
+    if (
+        callable(batch)
+        and not task.quantiles
+        and task.gap == 0
+        and all(length == 1 for length in task.lengths)
+    ):
+        # every fold is a one-step forecast: one vectorized call for the task
+        stops = np.asarray(task.origins) - task.start
+        width = int(stops.min() - max(0, stops.min() - task.window_size))
+        rows = np.stack([task.history[stop - width : stop] for stop in stops])
+        values = np.asarray(batch(rows), dtype=np.float64)
+        return [(values[i : i + 1], None, None) for i in range(len(stops))]
+    for origin, length in zip(task.origins, task.lengths):
+        first = max(origin - task.window_size, task.start) - task.start
+        window = task.history[first : origin - task.start]
+        horizon = task.gap + length
+        point = _forecast_values(
+            predict(horizon, last_window=window), horizon, method
+        )[task.gap :]
+        q = levels = None
+        if task.quantiles:
+            frame = model.predict_quantiles(horizon, last_window=window)
+            q = np.asarray(frame, dtype=np.float64)
+            if q.ndim != 2 or q.shape[0] != horizon:
+                raise ValueError(
+                    f"forecaster.predict_quantiles(steps={horizon}) returned shape "
+                    f"{q.shape}, expected ({horizon}, n_quantiles)"
+                )
+            q = q[task.gap :]
+            levels = np.asarray(frame.columns, dtype=np.float64)
+        out.append((point, q, levels))
+    return out
+
+
+# ----------------------------------------------------------------- scoring
+def _column_name(level: float) -> str:
+    return f"q_{level:g}"
+
+
+def _fold_means(rows: np.ndarray, starts: np.ndarray, counts: np.ndarray):
+    return np.add.reduceat(rows, starts) / counts
+
+
+def _score(
+    names: tuple[str, ...],
+    y: np.ndarray,
+    pred: np.ndarray,
+    q: np.ndarray | None,
+    levels: np.ndarray | None,
+    interval: tuple[int, int] | None,
+    counts: np.ndarray,
+    y_train: np.ndarray,
+    coverage: float,
+) -> pd.DataFrame:
+    """Per-fold metrics (vectorized) and overall metrics (tsmirrors.metrics)."""
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    n_folds = counts.size
+    err = y - pred
+    scale = float(np.mean(np.abs(np.diff(y_train))))
+    per_fold: dict[str, np.ndarray] = {}
+    overall: dict[str, float] = {}
+    nan = np.full(n_folds, np.nan)
+    pinball_rows = None
+    if q is not None:
+        r = y[:, None] - q
+        pinball_rows = np.mean(np.maximum(levels * r, (levels - 1.0) * r), axis=1)
+    if interval is not None:
+        lo, hi = q[:, interval[0]], q[:, interval[1]]
+    for name in names:
+        if name in QUANTILE_METRICS and q is None:
+            per_fold[name], overall[name] = nan, np.nan
+        elif name in ("mse", "rmse"):
+            value = _fold_means(err**2, starts, counts)
+            per_fold[name] = np.sqrt(value) if name == "rmse" else value
+            overall[name] = getattr(_metrics, name)(y, pred)
+        elif name == "mae":
+            per_fold[name] = _fold_means(np.abs(err), starts, counts)
+            overall[name] = _metrics.mae(y, pred)
+        elif name == "mase":
+            per_fold[name] = _fold_means(np.abs(err), starts, counts) / scale
+            overall[name] = _metrics.mase(y, pred, y_train)
+        elif name == "pinball":
+            per_fold[name] = _fold_means(pinball_rows, starts, counts)
+            overall[name] = float(np.mean(_metrics.pinball_loss(y, q, levels)))
+        elif name == "crps":
+            per_fold[name] = 2.0 * _fold_means(pinball_rows, starts, counts)
+            overall[name] = _metrics.crps_from_quantiles(y, q, levels)
+        elif name == "coverage":
+            inside = ((lo <= y) & (y <= hi)).astype(np.float64)
+            per_fold[name] = _fold_means(inside, starts, counts)
+            overall[name] = _metrics.empirical_coverage(y, lo, hi)
+        elif name == "width":
+            per_fold[name] = _fold_means(hi - lo, starts, counts)
+            overall[name] = _metrics.mean_interval_width(lo, hi)
+        else:  # interval_score
+            penalty = (2.0 / (1.0 - coverage)) * (
+                np.maximum(lo - y, 0.0) + np.maximum(y - hi, 0.0)
+            )
+            per_fold[name] = _fold_means(hi - lo + penalty, starts, counts)
+            overall[name] = _metrics.interval_score(y, lo, hi, coverage=coverage)
+    index = pd.Index([*range(n_folds), "overall"], dtype=object, name="fold")
+    return pd.DataFrame(
+        {name: np.append(per_fold[name], overall[name]) for name in names},
+        index=index,
+    )
+
+
+# -------------------------------------------------------------------- main
+def backtest(
+    forecaster,
+    y,
+    initial_train_size: int,
+    steps: int = 1,
+    refit: bool | int = True,
+    window: str = "expanding",
+    gap: int = 0,
+    metrics: str | Sequence[str] = DEFAULT_METRICS,
+    coverage: float = 0.9,
+    n_jobs: int | None = 1,
+    backend: str = "loky",
+    progress: bool = True,
+    client: Any = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Walk-forward backtest of a forecaster, without leakage, in parallel.
+
+    Fold ``k`` has the origin ``t = initial_train_size + k * steps``: the
+    forecaster has seen ``y[:t]`` and forecasts ``y[t + gap : t + gap +
+    steps]`` (the last fold may be shorter). At a refit fold a fresh clone of
+    the forecaster is fit on ``y[:t]`` (``window="expanding"``) or on
+    ``y[t - initial_train_size : t]`` (``"rolling"``); between refits the
+    latest fit forecasts from the newest observations through
+    ``last_window`` (the ``initial_train_size`` values before the origin),
+    without refitting. Every fit, target transform included, and every
+    forecast issued at origin ``t`` sees only ``y[:t]``.
+
+    Parameters
+    ----------
+    forecaster : forecaster
+        Follows the tsmirrors forecaster contract: ``fit(y)`` and
+        ``predict_point(steps, last_window=None)`` (or ``predict``) returning
+        ``steps`` point forecasts. When it has ``quantiles`` (not None) and
+        ``predict_quantiles(steps, last_window=None)``, its quantile
+        forecasts are backtested too. It is cloned (``sklearn.base.clone``)
+        for every fit and never modified.
+    y : pandas.Series or array-like of shape (n,)
+        The series, checked by :func:`tsmirrors.data.validate_series`
+        (timestamps with a frequency, or positions).
+    initial_train_size : int
+        Observations in the first training window (and in every rolling
+        window): at least :func:`min_train_size` of the forecaster
+        (``lags + 2`` after the target transform), and
+        ``initial_train_size + gap < n``.
+    steps : int, default=1
+        Forecasts per fold, ``>= 1``.
+    refit : bool or int, default=True
+        ``True``: fit at every fold; ``False``: only at the first; an integer
+        ``k``: at every ``k``-th fold.
+    window : {"expanding", "rolling"}, default="expanding"
+    gap : int, default=0
+        Observations skipped between the origin and the first forecast; fold
+        forecasts are horizons ``gap + 1 .. gap + steps``.
+    metrics : str or sequence of str, default=("mse", "mae", "mase", \
+"pinball", "coverage", "width")
+        Any of :data:`METRICS`: ``"mse"``, ``"rmse"``, ``"mae"``, ``"mase"``
+        (MAE over the in-sample one-step naive MAE of the initial window
+        ``y[:initial_train_size]``), ``"pinball"`` (averaged over the
+        forecaster's quantile levels), ``"coverage"`` and ``"width"`` of the
+        central interval, ``"interval_score"`` (Winkler) and ``"crps"``
+        (from the quantiles). Quantile metrics are NaN for point forecasters.
+    coverage : float, default=0.9
+        Nominal coverage of the central interval, whose bounds are the
+        quantile levels ``(1 - coverage) / 2`` and ``(1 + coverage) / 2``;
+        a quantile forecaster must forecast both.
+    n_jobs : int or None, default=1
+        Parallel workers (``-1``: all cores). Tasks are the fits, each with
+        its forecasts until the next refit, so ``refit=False`` is one task.
+    backend : str, default="loky"
+        Any joblib backend (``"loky"``, ``"threading"``,
+        ``"multiprocessing"``, ``"sequential"``, ...), or ``"dask"`` to run
+        the tasks on a dask.distributed cluster: ``client`` when given,
+        otherwise a ``LocalCluster(processes=True, threads_per_worker=1)``
+        with ``n_jobs`` workers (2 when ``n_jobs`` is None), started and
+        closed by this call. Every backend gives the serial results exactly,
+        in the same order; BLAS runs one thread per task.
+    progress : bool, default=True
+        Show a tqdm progress bar over the fits (needs the ``progress``
+        extra; without tqdm a warning is issued and the run goes on).
+        ``False`` prints nothing.
+    client : distributed.Client or None, default=None
+        A dask client to run on, with ``backend="dask"`` only. It is left
+        open.
+
+    Returns
+    -------
+    scores : pandas.DataFrame
+        One row per fold (index ``0 .. n_folds - 1``, named ``"fold"``) and a
+        last row ``"overall"`` computed over all predictions (not an average
+        of folds), one column per requested metric.
+    predictions : pandas.DataFrame
+        One row per forecast, ordered by fold and step, with columns
+        ``fold``; ``origin``, the label of the last observation available
+        when the forecast was issued (``y.index[t - 1]``); ``timestamp``, the
+        label of the forecast target; ``step``, ``1 .. steps`` within the
+        fold (horizon ``gap + step``); ``y_true``; ``y_pred``, the point
+        forecast. Quantile forecasters add one column per level
+        (``"q_0.05"``, ...) and the central interval ``lower`` and
+        ``upper``.
+
+    Raises
+    ------
+    ValueError
+        With the reason: a bad series (see
+        :func:`~tsmirrors.data.validate_series`); ``steps < 1``;
+        ``initial_train_size`` below :func:`min_train_size` or leaving
+        nothing to forecast; ``gap < 0``; an unknown ``window``, ``refit``,
+        ``backend`` or metric; an invalid ``n_jobs``; a ``coverage`` whose
+        interval the forecaster does not forecast; ``steps + gap`` beyond a
+        forecaster's ``max_horizon``; NaN or inf forecasts.
+    TypeError
+        If ``forecaster`` lacks ``fit`` or a prediction method.
+
+    See Also
+    --------
+    BacktestSplit : the fold description used here.
+
+    Notes
+    -----
+    With ``backend="dask"`` and no ``client``, call :func:`backtest` under
+    ``if __name__ == "__main__":`` in scripts: the cluster starts worker
+    processes that import the main module.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsmirrors.backtesting import backtest
+    >>> from tsmirrors.forecasting import NaiveForecaster
+    >>> y = np.array([1.0, 2.0, 4.0, 3.0, 5.0, 6.0, 5.0])
+    >>> scores, predictions = backtest(
+    ...     NaiveForecaster(), y, initial_train_size=3, steps=2, progress=False
+    ... )
+    >>> predictions[["fold", "origin", "timestamp", "step", "y_true", "y_pred"]]
+       fold  origin  timestamp  step  y_true  y_pred
+    0     0       2          3     1     3.0     4.0
+    1     0       2          4     2     5.0     4.0
+    2     1       4          5     1     6.0     5.0
+    3     1       4          6     2     5.0     5.0
+    >>> scores["mse"].tolist()  # folds 0 and 1, then overall
+    [1.0, 0.5, 0.75]
+    """
+    cv = BacktestSplit(
+        initial_train_size, steps=steps, refit=refit, window=window, gap=gap
+    )
+    names = _check_metrics(metrics)
+    coverage = check_quantile(coverage, "coverage")
+    check_parallel(n_jobs, backend, client)
+    if not isinstance(progress, (bool, np.bool_)):
+        raise ValueError(f"progress must be True or False, got {progress!r}")
+    _check_forecaster(forecaster)
+    _check_initial_size(forecaster, cv.initial_train_size)
+    series = validate_series(y, min_length=2)
+    folds = cv.folds(series.size)
+    _check_horizon(forecaster, cv.gap + cv.steps)
+    levels = _quantile_levels(forecaster)
+    interval = None if levels is None else _interval_columns(levels, coverage)
+    values = series.to_numpy()
+    y_train = values[: cv.initial_train_size]
+    if "mase" in names and not np.any(np.diff(y_train)):
+        raise ValueError(
+            f"mase is undefined: the initial window y[:{cv.initial_train_size}] is "
+            "constant, so its one-step naive MAE is 0"
+        )
+
+    tasks = _make_tasks(series, folds, cv, quantiles=levels is not None)
+    results = run_tasks(
+        _fit_predict,
+        [(forecaster, task) for task in tasks],
+        n_jobs=n_jobs,
+        backend=backend,
+        client=client,
+        progress=bool(progress),
+        desc=f"backtest {type(forecaster).__name__}",
+    )
+    per_fold = [item for result in results for item in result]
+    return _assemble(
+        series, values, folds, per_fold, names, levels, interval, y_train, coverage
+    )
+
+
+def _assemble(series, values, folds, per_fold, names, levels, interval, y_train,
+              coverage) -> tuple[pd.DataFrame, pd.DataFrame]:
+    counts = np.array([f.test.stop - f.test.start for f in folds])
+    positions = np.concatenate([np.arange(f.test.start, f.test.stop) for f in folds])
+    pred = np.concatenate([p for p, _, _ in per_fold])
+    bad = [
+        f for f, (p, q, _) in zip(folds, per_fold)
+        if not np.all(np.isfinite(p)) or (q is not None and not np.all(np.isfinite(q)))
+    ]
+    if bad:
+        raise ValueError(
+            f"the forecaster returned NaN or inf forecasts in {len(bad)} fold(s), "
+            f"first fold {bad[0].number} (origin {series.index[bad[0].origin - 1]})"
+        )
+    index = series.index
+    y_true = values[positions]
+    frame = {
+        "fold": np.repeat([f.number for f in folds], counts),
+        "origin": index[np.repeat([f.origin - 1 for f in folds], counts)],
+        "timestamp": index[positions],
+        "step": np.concatenate([np.arange(1, c + 1) for c in counts]),
+        "y_true": y_true,
+        "y_pred": pred,
+    }
+    q = None
+    if levels is not None:
+        q = np.concatenate([qq for _, qq, _ in per_fold])
+        returned = per_fold[0][2]
+        if returned.shape != levels.shape or not np.allclose(returned, levels):
+            raise ValueError(
+                f"forecaster.predict_quantiles returned the levels "
+                f"{returned.tolist()}, but its quantiles are {levels.tolist()}"
+            )
+        for j, level in enumerate(levels):
+            frame[_column_name(level)] = q[:, j]
+        frame["lower"] = q[:, interval[0]]
+        frame["upper"] = q[:, interval[1]]
+    predictions = pd.DataFrame(frame)
+    scores = _score(names, y_true, pred, q, levels, interval, counts, y_train,
+                    coverage)
+    return scores, predictions

@@ -1,0 +1,24 @@
+"""Forecasters: convex autoregressive and quantile networks, and baselines."""
+
+from .base import BaseForecaster
+from .models import (
+    DEFAULT_TARGET,
+    AR1Forecaster,
+    ConvexAR,
+    ConvexQuantileAR,
+    NaiveForecaster,
+    SGDNetAR,
+)
+from .transforms import TARGETS, make_transform
+
+__all__ = [
+    "AR1Forecaster",
+    "BaseForecaster",
+    "ConvexAR",
+    "ConvexQuantileAR",
+    "DEFAULT_TARGET",
+    "NaiveForecaster",
+    "SGDNetAR",
+    "TARGETS",
+    "make_transform",
+]

@@ -1,0 +1,162 @@
+"""The contract every tsmirrors forecaster follows.
+
+``fit(y)`` takes a pandas Series with a DatetimeIndex (frequency inferred or
+given) or a 1-D array; ``predict(steps)`` returns point forecasts as a Series
+indexed by the future timestamps (or positions). Quantile forecasters also
+have ``predict_quantiles(steps)`` (a DataFrame with one column per quantile
+level) and ``predict_interval(steps, coverage)``. Every prediction method
+takes ``last_window``: the most recent observed values, to forecast from a
+later origin without refitting (the transform and the model stay as fitted).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import check_quantile
+from ..data import validate_series
+from .transforms import make_transform
+
+__all__ = ["BaseForecaster", "check_quantiles", "check_steps"]
+
+
+def check_steps(steps) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    return int(steps)
+
+
+def check_quantiles(quantiles) -> np.ndarray:
+    """Quantile levels strictly inside (0, 1) and strictly increasing."""
+    try:
+        q = np.asarray(quantiles, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"quantiles must be numbers, got {quantiles!r}") from exc
+    if q.size == 0:
+        raise ValueError("quantiles must not be empty")
+    for tau in q:
+        check_quantile(float(tau), "each quantile")
+    if np.any(np.diff(q) <= 0):
+        raise ValueError(
+            f"quantiles must be sorted and distinct, got {q.tolist()}"
+        )
+    return q
+
+
+class BaseForecaster(BaseEstimator):
+    """Shared series handling: validation, transforms, windows, future index."""
+
+    #: lags of the model (overridden by estimators with a ``lags`` parameter)
+    _lags = 1
+    _point_name = "y_pred"
+
+    # ------------------------------------------------------------ helpers
+    def _n_lags(self) -> int:
+        lags = getattr(self, "lags", self._lags)
+        if isinstance(lags, bool) or not isinstance(lags, numbers.Integral) or lags < 1:
+            raise ValueError(f"lags must be an integer >= 1, got {lags!r}")
+        return int(lags)
+
+    def _validate_fit_series(self, y, freq=None) -> pd.Series:
+        lags = self._n_lags()
+        series = validate_series(y, freq=freq, min_length=lags + 2)
+        self.index_type_ = type(series.index)
+        self.freq_ = getattr(series.index, "freq", None)
+        self.last_index_ = series.index[-1]
+        self.n_train_ = int(series.size)
+        self.name_ = series.name
+        return series
+
+    def _fit_transform(self, levels: np.ndarray, target: str | None = None):
+        target = getattr(self, "target", "level") if target is None else target
+        tr = make_transform(target).fit(levels)
+        z = tr.forward(levels)
+        if z.size < self._n_lags() + 2:
+            raise ValueError(
+                f"the series is too short: {levels.size} values give {z.size} "
+                f"transformed values, at least {self._n_lags() + 2} needed"
+            )
+        if np.ptp(z) == 0:
+            raise ValueError(
+                f"the {target} series is constant; there is nothing to forecast"
+            )
+        self.transform_ = tr
+        return z
+
+    def _window(self, last_window) -> tuple[np.ndarray, object]:
+        """Recent levels (oldest first) and the label of the last one."""
+        need = self._n_lags() + self.transform_.offset
+        if last_window is None:
+            return self.window_, self.last_index_
+        if isinstance(last_window, pd.Series):
+            values = last_window.to_numpy(dtype=np.float64)
+            last = last_window.index[-1]
+            if isinstance(last_window.index, pd.DatetimeIndex) and (
+                self.index_type_ is not pd.DatetimeIndex
+            ):
+                raise ValueError("last_window has timestamps but the model was fit "
+                                 "without them")
+        else:
+            values = np.asarray(last_window, dtype=np.float64).reshape(-1)
+            last = None
+        if values.size < need:
+            raise ValueError(
+                f"last_window needs at least {need} values (lags + transform), "
+                f"got {values.size}"
+            )
+        if not np.all(np.isfinite(values)):
+            raise ValueError("last_window contains NaN or inf")
+        return values[-need:], last
+
+    def _future_index(self, steps: int, last) -> pd.Index:
+        if last is None:
+            return pd.RangeIndex(steps)
+        if isinstance(last, pd.Timestamp):
+            if self.freq_ is None:
+                raise ValueError("the training series has no frequency; cannot "
+                                 "build future timestamps")
+            return pd.date_range(last, periods=steps + 1, freq=self.freq_)[1:]
+        return pd.RangeIndex(int(last) + 1, int(last) + 1 + steps)
+
+    def _store_window(self, levels: np.ndarray) -> None:
+        need = self._n_lags() + self.transform_.offset
+        self.window_ = np.asarray(levels[-need:], dtype=np.float64).copy()
+
+    def _lag_row(self, window: np.ndarray) -> np.ndarray:
+        """Model input (lag 1 first) from a window of levels."""
+        z = self.transform_.forward(window) / getattr(self, "z_scale_", 1.0)
+        return z[::-1][: self._n_lags()]
+
+    def _scaled_target(self, z: np.ndarray) -> np.ndarray:
+        """``z`` in model units: divided by its training std when normalizing."""
+        self.z_scale_ = float(np.std(z)) if getattr(self, "normalize", False) else 1.0
+        return z / self.z_scale_
+
+    # ----------------------------------------------------------- public
+    def predict(self, steps: int = 1, last_window=None) -> pd.Series:
+        raise NotImplementedError
+
+    def predict_interval(self, steps: int = 1, coverage: float = 0.9,
+                         last_window=None) -> pd.DataFrame:
+        """Central prediction interval with nominal ``coverage``.
+
+        Uses the fitted quantiles ``(1 - coverage)/2`` and ``(1 + coverage)/2``.
+        """
+        check_is_fitted(self, "transform_")
+        coverage = check_quantile(coverage, "coverage")
+        lo, hi = (1 - coverage) / 2, (1 + coverage) / 2
+        q = self.predict_quantiles(steps, last_window=last_window)
+        levels = np.asarray(q.columns, dtype=float)
+        for level in (lo, hi):
+            if not np.any(np.isclose(levels, level)):
+                raise ValueError(
+                    f"coverage={coverage} needs the quantiles {lo:g} and {hi:g}; "
+                    f"this model has {levels.tolist()}"
+                )
+        col = {lv: q.columns[np.argmin(np.abs(levels - lv))] for lv in (lo, hi)}
+        return pd.DataFrame({"lower": q[col[lo]], "upper": q[col[hi]]})

@@ -1,0 +1,396 @@
+"""LARS with the Lasso modification (homotopy), on a design or on a Gram block.
+
+The homotopy follows the piecewise-linear Lasso path of the centered
+problem ``min_z 1/2 ||A_c z - y_c||^2 + beta ||z||_1`` from ``beta_max`` down.
+It needs four things from a backend: the correlations ``A_c^T y_c``, the
+vector ``A_c^T a_j`` of a column ``a_j``, fresh correlations at a given ``z``,
+and ``A_c^T A_S w``. :class:`DesignBackend` gets them from products with the
+dictionary (``O(N + p)`` for a :class:`TwoLayerOperator`); :class:`GramBackend`
+reads them off a precomputed Gram block, which is what the working-set solver
+uses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._cholesky import ActiveCholesky
+
+_TINY = 1e-300
+_RESOLUTION = 1e-11
+#: Entries of ``A_c^T A_S`` kept in memory; beyond it, products are recomputed.
+_GRAM_BUDGET = 2**25
+
+
+class Problem:
+    """The centered least-squares data: ``A_c``, ``y_c`` and their products."""
+
+    def __init__(self, design, y: np.ndarray, fit_intercept: bool):
+        self.design = design
+        self.fit_intercept = fit_intercept
+        self.n_samples, self.n_features = design.shape
+        self.y_mean = float(y.mean()) if fit_intercept else 0.0
+        yc = y - self.y_mean
+        if fit_intercept:
+            yc = yc - yc.mean()
+        self.yc = yc
+        self.col_means = design.column_means() if fit_intercept else None
+        self.c0 = design.rmatvec(yc)
+        self.beta_max = float(np.max(np.abs(self.c0)))
+
+    def centered(self, v: np.ndarray) -> np.ndarray:
+        return v - v.mean() if self.fit_intercept else v
+
+    def fitted(self, z: np.ndarray) -> np.ndarray:
+        """``A_c z``."""
+        idx = np.flatnonzero(z)
+        if idx.size == 0:
+            return np.zeros(self.n_samples)
+        return self.centered(self.design.matvec_subset(idx, z[idx]))
+
+    def residual(self, z: np.ndarray) -> np.ndarray:
+        return self.centered(self.yc - self.fitted(z))
+
+    def correlations(self, z: np.ndarray) -> np.ndarray:
+        """``A_c^T (y_c - A_c z)``."""
+        return self.design.rmatvec(self.residual(z))
+
+    def gram_block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Centered Gram block ``A_c[:, rows]^T A_c[:, cols]``."""
+        G = self.design.gram(rows, cols)
+        if self.fit_intercept:
+            m = self.col_means
+            G = G - self.n_samples * np.outer(m[rows], m[cols])
+        return G
+
+    def intercept(self, z: np.ndarray) -> float:
+        if not self.fit_intercept:
+            return 0.0
+        return self.y_mean - float(self.col_means @ z)
+
+    def residual_correlations(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Residual ``y_c - A_c z`` and correlations ``A_c^T`` of it."""
+        r = self.residual(z)
+        return r, self.design.rmatvec(r)
+
+    def gap(self, z: np.ndarray, r: np.ndarray, c: np.ndarray,
+            beta: float) -> tuple[float, float]:
+        """Primal objective and duality gap, from a rescaled residual."""
+        primal = 0.5 * float(r @ r) + beta * float(np.abs(z).sum())
+        cmax = float(np.max(np.abs(c)))
+        theta = r if cmax <= beta else (beta / cmax) * r
+        d = self.yc - theta
+        dual = 0.5 * float(self.yc @ self.yc) - 0.5 * float(d @ d)
+        return primal, max(primal - dual, 0.0)
+
+    def certificate(self, z: np.ndarray, beta: float) -> tuple[float, float, float]:
+        """Objective, duality gap and scaled KKT residual at ``z``."""
+        r, c = self.residual_correlations(z)
+        primal, gap = self.gap(z, r, c, beta)
+        dist = np.where(z != 0, np.abs(c - beta * np.sign(z)),
+                        np.maximum(np.abs(c) - beta, 0.0))
+        scale = beta if beta > 0 else max(self.beta_max, np.finfo(float).tiny)
+        return primal, gap, float(dist.max()) / scale
+
+
+class DesignBackend:
+    """Homotopy products from the dictionary itself (all features monitored)."""
+
+    cache_rows = True
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        self.n_features = problem.n_features
+        self.c0 = problem.c0
+        self.beta_max = problem.beta_max
+
+    def gram_vector(self, j: int) -> tuple[np.ndarray, float]:
+        col = self.problem.centered(self.problem.design.columns([j])[:, 0])
+        return self.problem.design.rmatvec(col), float(col @ col)
+
+    def correlations(self, z: np.ndarray) -> np.ndarray:
+        return self.problem.correlations(z)
+
+    def direction(self, S: np.ndarray, w: np.ndarray) -> np.ndarray:
+        p = self.problem
+        return p.design.rmatvec(p.centered(p.design.matvec_subset(S, w)))
+
+
+class GramBackend:
+    """Homotopy products read off a Gram block ``G = A_c[:, W]^T A_c[:, W]``."""
+
+    cache_rows = False
+
+    def __init__(self, G: np.ndarray, c0: np.ndarray):
+        self.G = G
+        self.c0 = c0
+        self.n_features = c0.shape[0]
+        self.beta_max = float(np.max(np.abs(c0))) if c0.size else 0.0
+
+    def gram_vector(self, j: int) -> tuple[np.ndarray, float]:
+        return self.G[j], float(self.G[j, j])
+
+    def correlations(self, z: np.ndarray) -> np.ndarray:
+        idx = np.flatnonzero(z)
+        return self.c0 - self.G[:, idx] @ z[idx]
+
+    def direction(self, S: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return w @ self.G[S]
+
+
+class Homotopy:
+    """State of the LARS-Lasso homotopy on the centered problem."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.n_features = backend.n_features
+        self.c0 = backend.c0
+        self.beta_max = backend.beta_max
+        self.c = self.c0.copy()
+        self.z = np.zeros(self.n_features)
+        self.n_active = 0
+        self._S = np.empty(16, dtype=np.intp)
+        self._s = np.empty(16)
+        self.blocked = np.zeros(self.n_features, dtype=bool)  # active or skipped
+        self.block_penalty = np.zeros(self.n_features)  # -inf where blocked
+        self.skipped = np.zeros(self.n_features, dtype=bool)
+        self.chol = ActiveCholesky()
+        self.beta = self.beta_max
+        self.n_iter = 0
+        self.just_dropped = -1
+        self.just_added = -1
+        # Rows A_c^T a_j of the active columns, so that A_c^T A_S w = K_S^T w.
+        self.K: np.ndarray | None = (
+            np.empty((8, self.n_features)) if backend.cache_rows else None
+        )
+
+    @property
+    def active(self) -> np.ndarray:
+        return self._S[: self.n_active]
+
+    @property
+    def signs(self) -> np.ndarray:
+        return self._s[: self.n_active]
+
+    # ----------------------------------------------------------- primitives
+    def refresh(self) -> None:
+        self.c = self.backend.correlations(self.z)
+
+    def try_add(self, j: int, sign: float) -> bool:
+        s = self.n_active
+        if self.K is not None:
+            g_row = self.K[:s, j].copy()
+            g_vec, g_diag = None, None
+        else:
+            g_vec, g_diag = self.backend.gram_vector(j)
+            g_row = g_vec[self.active]
+        if g_diag is None:
+            g_vec, g_diag = self.backend.gram_vector(j)
+        if not self.chol.add(g_row, g_diag):
+            self.skipped[j] = True
+            self._block(j, True)
+            return False
+        if self.K is not None:
+            if s == self.K.shape[0]:
+                if 2 * s * self.n_features > _GRAM_BUDGET:
+                    self.K = None
+                else:
+                    K = np.empty((2 * s, self.n_features))
+                    K[:s] = self.K[:s]
+                    self.K = K
+            if self.K is not None:
+                self.K[s] = g_vec
+        if s == self._S.shape[0]:
+            self._S = np.concatenate([self._S, np.empty(s, dtype=np.intp)])
+            self._s = np.concatenate([self._s, np.empty(s)])
+        self._S[s] = j
+        self._s[s] = sign
+        self.n_active = s + 1
+        self._block(j, True)
+        self.just_added = j
+        return True
+
+    def drop(self, pos: int) -> None:
+        s = self.n_active
+        j = int(self._S[pos])
+        self._S[pos : s - 1] = self._S[pos + 1 : s]
+        self._s[pos : s - 1] = self._s[pos + 1 : s]
+        self.n_active = s - 1
+        self.chol.remove(pos)
+        if self.K is not None:
+            self.K[pos : s - 1] = self.K[pos + 1 : s]
+        self.z[j] = 0.0
+        self.just_dropped = j
+        # Columns refused as collinear may be independent of the smaller set.
+        if self.skipped.any():
+            self.skipped[:] = False
+            self.blocked[:] = False
+            self.block_penalty[:] = 0.0
+            for k in self.active:
+                self._block(int(k), True)
+        else:
+            self._block(j, False)
+
+    def _block(self, j: int, flag: bool) -> None:
+        self.blocked[j] = flag
+        self.block_penalty[j] = -np.inf if flag else 0.0
+
+    def solve_active(self, beta: float, refine: int = 0) -> None:
+        """Exact active-set solution ``G_S^{-1} (A_S^T y_c - beta s)``."""
+        if not self.n_active:
+            return
+        S, s = self.active, self.signs
+        self.z[S] = self.chol.solve(self.c0[S] - beta * s)
+        for _ in range(refine):
+            self.refresh()
+            self.z[S] += self.chol.solve(self.c[S] - beta * s)
+        self.refresh()
+
+    # ------------------------------------------------------------ one step
+    def step(self, beta_target: float) -> str:
+        """Move down the path to the next kink or to ``beta_target``."""
+        S, s = self.active, self.signs
+        w = self.chol.solve(s)
+        if self.K is not None:
+            a = w @ self.K[: S.size]
+        else:
+            a = self.backend.direction(S, w)
+        beta = self.beta
+        c = self.c
+
+        # Entering: |c_j - gamma a_j| reaches beta - gamma, at
+        # gamma = (beta -+ c_j) / (1 -+ a_j); the smallest gamma is the largest
+        # q = (1 -+ a_j) / (beta -+ c_j), which avoids divisions by ~0.
+        num = beta - c
+        np.maximum(num, _TINY, out=num)
+        q1 = 1.0 - a
+        q1 /= num
+        num = beta + c
+        np.maximum(num, _TINY, out=num)
+        q2 = 1.0 + a
+        q2 /= num
+        q = np.maximum(q1, q2)
+        q += self.block_penalty
+        j_enter = int(np.argmax(q))
+        jd = self.just_dropped
+        if j_enter == jd and q[jd] >= 1e10 / beta:
+            q[jd] = -np.inf
+            j_enter = int(np.argmax(q))
+        q_best = float(q[j_enter])
+        gamma_enter = 1.0 / q_best if q_best > 0 else np.inf
+
+        # Dropping: an active coefficient reaches zero.
+        zS = self.z[S]
+        shrinking = (w * s) < 0
+        if self.just_added >= 0:
+            shrinking &= S != self.just_added
+        if shrinking.any():
+            g_drop = np.full(S.size, np.inf)
+            g_drop[shrinking] = np.abs(zS[shrinking]) / np.abs(w[shrinking])
+            pos_drop = int(np.argmin(g_drop))
+            gamma_drop = float(g_drop[pos_drop])
+        else:
+            pos_drop, gamma_drop = -1, np.inf
+
+        gamma_target = beta - beta_target
+        gamma = min(gamma_target, gamma_enter, gamma_drop)
+        if gamma < gamma_target and beta - gamma < _RESOLUTION * self.beta_max:
+            # Events this close to beta = 0 are rounding noise (correlations
+            # are resolved to ~eps * beta_max): the last segment is followed
+            # to the target, which keeps the beta -> 0 limit of the path.
+            gamma = gamma_target
+        self.z[S] = zS + gamma * w
+        c -= gamma * a
+        self.beta = beta - gamma
+        self.n_iter += 1
+        self.just_dropped = -1
+        self.just_added = -1
+        if gamma == gamma_target:
+            self.beta = beta_target
+            return "target"
+        if gamma == gamma_drop:
+            self.drop(pos_drop)
+            return "drop"
+        sign = 1.0 if q1[j_enter] >= q2[j_enter] else -1.0
+        self.try_add(j_enter, sign)
+        return "enter"
+
+    # ------------------------------------------------------------- polish
+    def correct(self, c: np.ndarray, beta: float, tol_abs: float,
+                max_rounds: int = 50) -> np.ndarray:
+        """Active-set corrections driven by accurate correlations ``c``.
+
+        ``c`` comes from the dictionary itself; the corrections ``delta`` are
+        small, so updating ``c -= G[:, S] delta`` with the Gram block keeps it
+        accurate although the Gram block alone could not resolve ``c`` (which
+        is a small difference of large numbers) to full precision.
+        Needs a :class:`GramBackend`. Returns the updated correlations.
+        """
+        G = self.backend.G
+        c = c.copy()
+        for _ in range(max_rounds):
+            S, s = self.active, self.signs
+            if S.size:
+                delta = self.chol.solve(c[S] - beta * s)
+                self.z[S] += delta
+                c -= G[:, S] @ delta
+                bad = np.flatnonzero(self.z[S] * s <= 0)
+                if bad.size:
+                    j = int(S[bad[0]])
+                    c += G[:, j] * self.z[j]
+                    self.drop(int(bad[0]))
+                    self.just_dropped = -1
+                    continue
+            viol = np.abs(c) - beta
+            viol[self.blocked] = -np.inf
+            j = int(np.argmax(viol))
+            if viol[j] > tol_abs:
+                self.try_add(j, float(np.sign(c[j])))
+                continue
+            break
+        self.c = c
+        return c
+
+    def polish(self, beta: float, tol: float, max_rounds: int = 50) -> None:
+        """Verify the KKT conditions at ``beta``; correct the active set if needed."""
+        scale = beta if beta > 0 else max(self.beta_max, np.finfo(float).tiny)
+        for _ in range(max_rounds):
+            self.solve_active(beta, refine=2)
+            bad_sign = self.z[self.active] * self.signs < 0
+            if bad_sign.any():
+                self.drop(int(np.flatnonzero(bad_sign)[0]))
+                self.just_dropped = -1
+                continue
+            viol = np.abs(self.c) - beta
+            viol[self.blocked] = -np.inf
+            j = int(np.argmax(viol))
+            if viol[j] > tol * scale:
+                self.try_add(j, float(np.sign(self.c[j])))
+                continue
+            break
+
+
+def start(h: Homotopy) -> None:
+    """Activate the first feature (largest correlation at ``beta_max``)."""
+    j = int(np.argmax(np.abs(h.c)))
+    h.try_add(j, float(np.sign(h.c[j])))
+
+
+def run(h: Homotopy, beta: float, max_iter: int, record=None,
+        max_features: int | None = None) -> bool:
+    """Run the homotopy down to ``beta``; True if ``max_iter`` steps were hit."""
+    if not h.n_active and h.beta > beta:
+        start(h)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        while h.beta > beta:
+            if h.n_iter >= max_iter:
+                return True
+            beta_before = h.beta
+            event = h.step(beta)
+            if h.n_iter % 16 == 0 and event != "target":
+                h.solve_active(h.beta)
+            if record is not None:
+                record(h, h.beta == beta_before)
+            if max_features is not None and h.n_active >= max_features:
+                break
+    return False

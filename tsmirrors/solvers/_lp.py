@@ -1,0 +1,337 @@
+"""Linear programs of the quantile Lasso and of min-norm interpolation (HiGHS).
+
+Two formulations of ``A z + xi 1`` on the data:
+
+* dense: the constraint matrix holds ``A`` itself (``N p`` nonzeros);
+* slope changes, for a :class:`TwoLayerOperator` with a continuous
+  activation: every column ``sigma(d_k (x - t_k))`` is affine on each side
+  of its knot, so a fit is a continuous piecewise-linear function whose slope
+  jumps by ``kappa z_k`` at ``t_k`` (``kappa = a_plus - a_minus``) and whose
+  slope left of every knot is ``sum_k l_k z_k`` (``l_k = a_minus`` for
+  ``d_k = +1`` and ``-a_plus`` for ``d_k = -1``). The LP keeps ``z`` as
+  variables and adds the function values ``F_m`` and slopes ``s_m`` on the
+  sorted grid of inputs and knots, tied by ``F_{m+1} - F_m = h_m s_m`` and
+  ``s_m - s_{m-1} = kappa * sum_{t_k = g_m} z_k``: ``O(N + p)`` nonzeros, and
+  the same feasible set of ``(z, fitted values)`` as the dense LP, so the
+  same optimum. ``F_0`` is free exactly when the intercept is.
+
+The problems are solved by HiGHS, through ``highspy`` when it is importable
+(so that a path can re-solve from the previous basis after a cost change)
+and through :func:`scipy.optimize.linprog` otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+__all__ = ["LinearProgram", "build_quantile_lp", "solve_lp"]
+
+
+@dataclass
+class LinearProgram:
+    """``min c^T v  s.t.  M v = b,  lower <= v <= upper`` plus the maps back.
+
+    ``z_plus``/``z_minus`` index the split coefficients, ``u_plus``/
+    ``u_minus`` the residual parts (empty for interpolation), ``data_rows``
+    the rows whose duals are the dual variables of the data, and
+    ``intercept_of`` recovers the intercept from a solution.
+    """
+
+    cost: np.ndarray
+    matrix: sp.csc_array
+    rhs: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    z_plus: np.ndarray
+    z_minus: np.ndarray
+    u_plus: np.ndarray
+    u_minus: np.ndarray
+    data_rows: np.ndarray
+    formulation: str
+    intercept_index: int = -1
+    anchor_values: np.ndarray | None = None
+
+
+@dataclass
+class LPSolution:
+    x: np.ndarray
+    row_duals: np.ndarray
+    ok: bool
+    status: str
+    iterations: int
+
+
+def _highspy():
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - scipy fallback
+        return None
+    return highspy
+
+
+class HighsSession:
+    """A HiGHS model kept alive so that a cost change re-solves from the basis."""
+
+    def __init__(self, lp: LinearProgram, options: dict | None = None):
+        hs = _highspy()
+        self.hs = hs
+        self.lp = lp
+        h = hs.Highs()
+        h.setOptionValue("output_flag", False)
+        for key, value in (options or {}).items():
+            h.setOptionValue(key, value)
+        model = hs.HighsLp()
+        n = lp.cost.size
+        m = lp.rhs.size
+        model.num_col_ = n
+        model.num_row_ = m
+        inf = hs.kHighsInf
+        model.col_cost_ = lp.cost
+        model.col_lower_ = np.where(np.isinf(lp.lower), -inf, lp.lower)
+        model.col_upper_ = np.where(np.isinf(lp.upper), inf, lp.upper)
+        model.row_lower_ = lp.rhs
+        model.row_upper_ = lp.rhs
+        mat = lp.matrix
+        model.a_matrix_.format_ = hs.MatrixFormat.kColwise
+        model.a_matrix_.start_ = mat.indptr.astype(np.int32)
+        model.a_matrix_.index_ = mat.indices.astype(np.int32)
+        model.a_matrix_.value_ = mat.data
+        model.a_matrix_.num_col_ = n
+        model.a_matrix_.num_row_ = m
+        h.passModel(model)
+        self.h = h
+        self.total_iterations = 0
+
+    def set_costs(self, idx: np.ndarray, values: np.ndarray) -> None:
+        idx = np.asarray(idx, dtype=np.int32)
+        self.h.changeColsCost(idx.size, idx, np.asarray(values, dtype=np.float64))
+        self.lp.cost[idx] = values
+
+    def solve(self) -> LPSolution:
+        h = self.h
+        h.run()
+        status = h.getModelStatus()
+        ok = status == self.hs.HighsModelStatus.kOptimal
+        sol = h.getSolution()
+        info = h.getInfo()
+        iters = int(max(info.simplex_iteration_count, 0)
+                    + max(info.ipm_iteration_count, 0))
+        self.total_iterations += iters
+        return LPSolution(
+            x=np.asarray(sol.col_value, dtype=float),
+            row_duals=np.asarray(sol.row_dual, dtype=float),
+            ok=ok, status=h.modelStatusToString(status), iterations=iters,
+        )
+
+
+def solve_lp(lp: LinearProgram, backend: str = "auto",
+             session: HighsSession | None = None
+             ) -> tuple[LPSolution, HighsSession | None]:
+    """Solve ``lp`` with HiGHS; returns the solution and a reusable session."""
+    if backend not in ("auto", "highspy", "scipy"):
+        raise ValueError(
+            f"backend must be 'auto', 'highspy' or 'scipy', got {backend!r}"
+        )
+    have = _highspy() is not None
+    use_highspy = backend == "highspy" or (backend == "auto" and have)
+    if use_highspy:
+        if _highspy() is None:
+            raise ImportError("backend='highspy' needs the highspy package")
+        if session is None:
+            session = HighsSession(lp)
+        return session.solve(), session
+    res = linprog(
+        lp.cost, A_eq=lp.matrix, b_eq=lp.rhs,
+        bounds=np.column_stack([
+            np.where(np.isinf(lp.lower), -np.inf, lp.lower),
+            np.where(np.isinf(lp.upper), np.inf, lp.upper),
+        ]),
+        method="highs",
+    )
+    ok = res.status == 0
+    x = res.x if res.x is not None else np.full(lp.cost.size, np.nan)
+    duals = (res.eqlin.marginals if ok and res.eqlin is not None
+             else np.full(lp.rhs.size, np.nan))
+    return LPSolution(x=x, row_duals=np.asarray(duals), ok=ok, status=res.message,
+                      iterations=int(getattr(res, "nit", 0) or 0)), None
+
+
+def _assemble(rows, cols, vals, shape) -> sp.csc_array:
+    return sp.coo_array(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=shape,
+    ).tocsc()
+
+
+def build_dense_lp(A: np.ndarray, y: np.ndarray, cost_z: np.ndarray,
+                   tau: float | None, fit_intercept: bool) -> LinearProgram:
+    """LP with the dictionary as a dense block (any design).
+
+    ``tau=None`` builds min-norm interpolation (no residual variables).
+    """
+    n, p = A.shape
+    interp = tau is None
+    n_xi = 1 if fit_intercept else 0
+    n_u = 0 if interp else n
+    n_var = 2 * p + n_xi + 2 * n_u
+    Asp = sp.csc_array(A)
+    blocks = [Asp, -Asp]
+    if fit_intercept:
+        blocks.append(sp.csc_array(np.ones((n, 1))))
+    if not interp:
+        eye = sp.identity(n, format="csc")
+        blocks += [eye, -eye]
+    matrix = sp.hstack(blocks, format="csc")
+    cost = np.concatenate([
+        cost_z, cost_z, np.zeros(n_xi),
+        np.full(n_u, 0.0 if interp else tau), np.full(n_u, 0.0 if interp else 1 - tau),
+    ])
+    lower = np.zeros(n_var)
+    upper = np.full(n_var, np.inf)
+    if fit_intercept:
+        lower[2 * p] = -np.inf
+    start_u = 2 * p + n_xi
+    return LinearProgram(
+        cost=cost, matrix=sp.csc_array(matrix), rhs=np.asarray(y, dtype=float),
+        lower=lower, upper=upper,
+        z_plus=np.arange(p), z_minus=np.arange(p, 2 * p),
+        u_plus=np.arange(start_u, start_u + n_u),
+        u_minus=np.arange(start_u + n_u, start_u + 2 * n_u),
+        data_rows=np.arange(n), formulation="dense",
+        intercept_index=2 * p if fit_intercept else -1,
+    )
+
+
+def build_slope_lp(op, y: np.ndarray, cost_z: np.ndarray, tau: float | None,
+                   fit_intercept: bool) -> LinearProgram:
+    """Slope-change LP for a :class:`TwoLayerOperator` with a continuous activation."""
+    act = op.activation
+    kappa = act.a_plus - act.a_minus
+    x = op._xc
+    t = op._tc
+    d = op.directions.astype(float)
+    n, p = op.shape
+    interp = tau is None
+    grid = np.unique(np.concatenate([x, t]))
+    n_grid = grid.size
+    n_seg = n_grid - 1
+    h = np.diff(grid)
+    knot_pos = np.searchsorted(grid, t)
+    data_pos = np.searchsorted(grid, x)
+    left_slope = np.where(d > 0, act.a_minus, -act.a_plus)
+
+    # Variable layout.
+    off_F = 0
+    off_s = n_grid
+    off_zp = off_s + n_seg
+    off_zm = off_zp + p
+    off_up = off_zm + p
+    n_u = 0 if interp else n
+    off_um = off_up + n_u
+    n_var = off_um + n_u
+
+    rows, cols, vals = [], [], []
+    r = 0
+    # (a) F_{m+1} - F_m - h_m s_m = 0
+    m = np.arange(n_seg)
+    rows += [r + m, r + m, r + m]
+    cols += [off_F + m + 1, off_F + m, off_s + m]
+    vals += [np.ones(n_seg), -np.ones(n_seg), -h]
+    r += n_seg
+    if n_seg:
+        # (b) s_m - s_{m-1} - kappa sum_{t_k = g_m} z_k = 0 for m = 1..M-1,
+        # (c) s_0 - sum_k (l_k + kappa [t_k = g_0]) z_k = 0 (row r_left).
+        r_left = r
+        mm = np.arange(1, n_seg)
+        rows += [r + mm, r + mm]
+        cols += [off_s + mm, off_s + mm - 1]
+        vals += [np.ones(mm.size), -np.ones(mm.size)]
+        rows.append(np.array([r_left]))
+        cols.append(np.array([off_s]))
+        vals.append(np.array([1.0]))
+        coef_left = left_slope + kappa * (knot_pos == 0)
+        k_all = np.arange(p)
+        rows += [np.full(p, r_left), np.full(p, r_left)]
+        cols += [off_zp + k_all, off_zm + k_all]
+        vals += [-coef_left, coef_left]
+        inner = (knot_pos >= 1) & (knot_pos <= n_seg - 1)
+        ki = k_all[inner]
+        rows += [r + knot_pos[ki], r + knot_pos[ki]]
+        cols += [off_zp + ki, off_zm + ki]
+        vals += [np.full(ki.size, -kappa), np.full(ki.size, kappa)]
+        r += n_seg
+    # (d) data rows: F_{m(i)} + u+_i - u-_i = y_i
+    data_rows = r + np.arange(n)
+    rows.append(data_rows)
+    cols.append(off_F + data_pos)
+    vals.append(np.ones(n))
+    if not interp:
+        rows += [data_rows, data_rows]
+        cols += [off_up + np.arange(n), off_um + np.arange(n)]
+        vals += [np.ones(n), -np.ones(n)]
+    r += n
+    rhs = [np.zeros(r - n), np.asarray(y, dtype=float)]
+    # Value of every column at the first grid point: F_0 = xi + sum_k v_k z_k.
+    anchor = op.activation(d * (grid[0] - t))
+    if not fit_intercept:
+        nz = np.flatnonzero(anchor)
+        rows += [np.array([r]), np.full(nz.size, r), np.full(nz.size, r)]
+        cols += [np.array([off_F]), off_zp + nz, off_zm + nz]
+        vals += [np.array([1.0]), -anchor[nz], anchor[nz]]
+        rhs.append(np.zeros(1))
+        r += 1
+    matrix = _assemble(rows, cols, vals, (r, n_var))
+    cost = np.zeros(n_var)
+    cost[off_zp:off_zp + p] = cost_z
+    cost[off_zm:off_zm + p] = cost_z
+    if not interp:
+        cost[off_up:off_up + n] = tau
+        cost[off_um:off_um + n] = 1.0 - tau
+    lower = np.zeros(n_var)
+    lower[: off_zp] = -np.inf  # F and slopes are free
+    upper = np.full(n_var, np.inf)
+    return LinearProgram(
+        cost=cost, matrix=matrix, rhs=np.concatenate(rhs), lower=lower, upper=upper,
+        z_plus=np.arange(off_zp, off_zp + p), z_minus=np.arange(off_zm, off_zm + p),
+        u_plus=np.arange(off_up, off_up + n_u), u_minus=np.arange(off_um, off_um + n_u),
+        data_rows=data_rows, formulation="slope",
+        intercept_index=off_F if fit_intercept else -1,
+        anchor_values=anchor,
+    )
+
+
+def build_quantile_lp(design, y, cost_z, tau, fit_intercept, formulation="auto"):
+    """Choose and build the LP for ``design`` (slope changes when possible)."""
+    from ..features.operators import TwoLayerOperator
+
+    op = getattr(design, "op", None)
+    slope_ok = isinstance(op, TwoLayerOperator) and op.is_continuous
+    if formulation not in ("auto", "slope", "dense"):
+        raise ValueError(
+            f"formulation must be 'auto', 'slope' or 'dense', got {formulation!r}"
+        )
+    if formulation == "slope" and not slope_ok:
+        raise ValueError(
+            "formulation='slope' needs a TwoLayerOperator with a continuous "
+            "activation (relu, leaky_relu or abs); got "
+            + (f"activation {op.activation.name!r}"
+               if isinstance(op, TwoLayerOperator)
+               else f"a {type(getattr(design, 'op', design)).__name__} design")
+        )
+    if slope_ok and formulation != "dense":
+        return build_slope_lp(op, y, cost_z, tau, fit_intercept)
+    return build_dense_lp(design.toarray(), y, cost_z, tau, fit_intercept)
+
+
+def split_solution(lp: LinearProgram, x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Coefficients ``z`` and intercept ``xi`` from an LP solution."""
+    z = x[lp.z_plus] - x[lp.z_minus]
+    if lp.intercept_index < 0:
+        return z, 0.0
+    if lp.formulation == "slope":
+        return z, float(x[lp.intercept_index] - lp.anchor_values @ z)
+    return z, float(x[lp.intercept_index])

@@ -1,0 +1,510 @@
+"""Exact Lasso with a free intercept: LARS with the Lasso modification.
+
+Solves (1.2) of the paper,
+
+    min_{z, xi}  1/2 ||A z + xi 1 - y||^2 + beta ||z||_1,
+
+by following the piecewise-linear solution path (homotopy) from
+``beta_max = ||A_c^T y_c||_inf`` down to the requested ``beta``. The intercept
+is eliminated by centering: ``A_c v = A v - mean(A v)`` and, for a centered
+``r``, ``A_c^T r = A^T r``, so operators are never centered explicitly. The
+active-set Gram matrix is kept as an incremental Cholesky factor. At the end
+the active-set system is solved again with iterative refinement and the KKT
+conditions are verified on fresh correlations; an active-set correction runs
+if they fail, and an iteration limit reached gives a ``ConvergenceWarning``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+from .._validation import check_nonnegative, check_positive_int
+from ._design import _ScaledDesign, check_problem
+from ._homotopy import DesignBackend, GramBackend, Homotopy, Problem, run
+from ._result import SolverResult
+from .penalties import check_weights
+
+__all__ = ["lasso", "lasso_path", "lasso_beta_max", "LassoPath"]
+
+def _prepare(A, y, beta, weights, fit_intercept):
+    design, y = check_problem(A, y)
+    if beta is not None:
+        beta = check_nonnegative(beta, "beta")
+    w = None
+    if weights is not None:
+        w = check_weights(weights, design.n_features)
+        design = _ScaledDesign(design, w)
+    return design, y, beta, w
+
+
+def _default_max_iter(design) -> int:
+    return 50 * min(design.n_samples, design.n_features) + 1000
+
+
+def lasso_beta_max(A, y, *, weights=None, fit_intercept: bool = True) -> float:
+    """Smallest ``beta`` whose Lasso solution is ``z = 0``.
+
+    ``beta_max = max_j |A_j^T (y - mean(y))| / w_j`` (no centering of ``y``
+    when ``fit_intercept=False``).
+
+    Parameters
+    ----------
+    A : ndarray, sparse matrix or operator of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    weights : array-like of shape (n_features,), default=None
+    fit_intercept : bool, default=True
+
+    Returns
+    -------
+    float
+    """
+    design, y, _, _ = _prepare(A, y, None, weights, fit_intercept)
+    yc = y - y.mean() if fit_intercept else y
+    return float(np.max(np.abs(design.rmatvec(yc))))
+
+
+def _result(problem: Problem, z, active, beta, w, tol, n_iter, hit_limit,
+            message) -> SolverResult:
+    primal, gap, kkt = problem.certificate(z, beta)
+    intercept = problem.intercept(z)
+    coef = z / w if w is not None else z.copy()
+    converged = (not hit_limit) and (kkt <= tol or gap <= tol * primal)
+    if not converged:
+        reason = ("iteration limit reached" if hit_limit
+                  else f"certificate above tol={tol:g}, at the limit of rounding")
+        warnings.warn(
+            f"lasso did not certify optimality ({reason}): KKT residual {kkt:.3e}, "
+            f"duality gap {gap:.3e} (objective {primal:.6g}) at beta={beta}",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    active = np.asarray([j for j in active if coef[j] != 0], dtype=np.intp)
+    return SolverResult(
+        coef=coef, intercept=intercept, objective=primal, duality_gap=gap,
+        kkt_residual=kkt, n_iter=n_iter, converged=converged,
+        active_set=active, beta=beta, datafit="squared", message=message,
+    )
+
+
+def _warm_support(warm, n_features: int, w) -> tuple[np.ndarray, np.ndarray]:
+    """Support and signs of a previous solution (in the solver's scaling)."""
+    coef = getattr(warm, "coef", warm)
+    coef = np.asarray(coef, dtype=float).reshape(-1)
+    if coef.shape[0] != n_features or not np.all(np.isfinite(coef)):
+        raise ValueError(
+            f"warm_start must be finite with {n_features} coefficients, got shape "
+            f"{coef.shape}"
+        )
+    idx = np.flatnonzero(coef)
+    return idx, np.sign(coef[idx])
+
+
+def _design_polish(problem: Problem, z: np.ndarray, beta: float, tol: float,
+                   max_rounds: int) -> tuple[np.ndarray, np.ndarray]:
+    """KKT correction on the full dictionary, from the support of ``z``."""
+    h = Homotopy(DesignBackend(problem))
+    for j in np.flatnonzero(z):
+        h.try_add(int(j), float(np.sign(z[j])))
+    h.just_added = -1
+    h.polish(beta, tol, max_rounds=max_rounds)
+    return h.z.copy(), h.active.copy()
+
+
+def _select(problem: Problem, score: np.ndarray, floor: float, k: int) -> np.ndarray:
+    """Up to ``k`` features with the largest ``score > floor``, spread out.
+
+    For structured dictionaries only local maxima of the score among
+    neighbouring columns are taken, so that one round covers every region
+    where the current solution violates the optimality conditions.
+    """
+    cand = score > floor
+    peaks = problem.design.local_maxima(score)
+    if peaks is not None and np.any(cand & peaks):
+        cand &= peaks
+    idx = np.flatnonzero(cand)
+    if idx.size > k:
+        idx = idx[np.argpartition(-score[idx], k - 1)[:k]]
+    return idx
+
+
+def _working_set(problem: Problem, beta: float, tol: float, max_iter: int,
+                 seed: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """Exact Lasso on growing working sets, each solved by a Gram homotopy.
+
+    Each round solves the problem restricted to the working set ``W`` exactly
+    (homotopy on the Gram block ``A_c[:, W]^T A_c[:, W]``), refines the
+    active-set solution with fresh correlations from the full dictionary, and
+    stops when no feature outside the active set violates ``|c_j| <= beta``;
+    otherwise the worst violators join ``W``. Only ``A v``, ``A^T r`` and Gram
+    entries of ``W`` are ever needed.
+    """
+    p = problem.n_features
+    c0 = problem.c0
+    top = _select(problem, np.abs(c0), 0.0, max(32, 2 * seed.size))
+    W = np.unique(np.concatenate([seed.astype(np.intp), top]))
+    G = problem.gram_block(W, W)
+    n_iter = 0
+    scale = beta if beta > 0 else max(problem.beta_max, np.finfo(float).tiny)
+    while True:
+        h = Homotopy(GramBackend(G, c0[W]))
+        hit = run(h, beta, max(max_iter - n_iter, 1))
+        n_iter += h.n_iter
+        if hit:
+            z = np.zeros(p)
+            z[W] = h.z
+            return z, W[h.active], n_iter, True
+        z = np.zeros(p)
+        z[W] = h.z
+        c = problem.correlations(z)
+        viol = np.abs(c) - beta
+        in_w = np.zeros(p, dtype=bool)
+        in_w[W] = True
+        outside = np.where(in_w, -np.inf, viol)
+        if outside.max() <= tol * scale:
+            # Every violator is in W. The Gram block alone resolves the
+            # correlations only up to its rounding errors, which are large
+            # relative to beta on long series: correct with the dictionary's
+            # correlations, then verify everything on the dictionary.
+            for _ in range(4):
+                h.correct(c[W], beta, 0.01 * tol * scale, 3 * h.n_active + 20)
+                z = np.zeros(p)
+                z[W] = h.z
+                S, signs = W[h.active], h.signs
+                r, c = problem.residual_correlations(z)
+                viol = np.abs(c) - beta
+                inactive = viol.copy()
+                inactive[S] = -np.inf
+                eq = np.abs(c[S] - beta * signs).max() if S.size else 0.0
+                sign_ok = bool(np.all(z[S] * signs > 0))
+                if sign_ok and max(inactive.max(), eq) <= tol * scale:
+                    return z, S.copy(), n_iter, False
+                if np.where(in_w, -np.inf, viol).max() > tol * scale:
+                    break
+                primal, gap = problem.gap(z, r, c, beta)
+                if sign_ok and gap <= tol * primal:
+                    # Left-over KKT violations belong to columns nearly
+                    # collinear with active ones (knots closer than the
+                    # precision of their Gram entries); the objective is
+                    # certified optimal by the duality gap.
+                    return z, S.copy(), n_iter, False
+            else:
+                z, S = _design_polish(problem, z, beta, tol, 3 * S.size + 20)
+                return z, S, n_iter, False
+            outside = np.where(in_w, -np.inf, viol)
+        S = W[h.active]
+        new = _select(problem, outside, tol * scale, max(32, 2 * S.size))
+        B = problem.gram_block(W, new)
+        C = problem.gram_block(new, new)
+        G = np.block([[G, B], [B.T, C]])
+        W = np.concatenate([W, new])
+
+
+def lasso(A, y, beta: float, *, weights=None, fit_intercept: bool = True,
+          warm_start=None, tol: float = 1e-9, max_iter: int | None = None
+          ) -> SolverResult:
+    """Exact Lasso with an unpenalized intercept, by homotopy (LARS-Lasso).
+
+    Solves ``min_{z, xi} 1/2 ||A z + xi 1 - y||^2 + beta * sum_j w_j |z_j|``.
+
+    Parameters
+    ----------
+    A : ndarray, sparse matrix, TwoLayerOperator or operator
+        Dictionary of shape (n_samples, n_features). An operator needs
+        ``shape``, ``matvec`` and ``rmatvec`` (``columns`` and
+        ``column_means`` are used when present).
+    y : array-like of shape (n_samples,)
+        Targets.
+    beta : float
+        Penalty level, ``>= 0``.
+    weights : array-like of shape (n_features,), default=None
+        Positive l1 weights ``w_j``.
+    fit_intercept : bool, default=True
+        Fit the unpenalized ``xi``; ``False`` forces ``xi = 0`` (sign and
+        threshold dictionaries of the paper).
+    warm_start : SolverResult or array-like of shape (n_features,), default=None
+        A previous solution. Its support and signs are tried first; when they
+        do not solve the problem, the homotopy runs from ``beta_max``.
+    tol : float, default=1e-9
+        Convergence is declared when the scaled KKT residual is at most
+        ``tol``, or when the duality gap is at most ``tol`` times the
+        objective (the KKT residual of columns nearly collinear with active
+        ones is limited by rounding, the gap is not).
+    max_iter : int, default=None
+        Largest number of homotopy steps, summed over working sets
+        (``50 * min(n_samples, n_features) + 1000`` by default).
+
+    Returns
+    -------
+    SolverResult
+        With ``duality_gap`` and ``kkt_residual`` computed from fresh
+        correlations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsmirrors.solvers import lasso
+    >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> res = lasso(A, np.array([1.0, 0.0, 1.0]), beta=0.1)
+    >>> res.converged
+    True
+    """
+    design, y, beta, w = _prepare(A, y, beta, weights, fit_intercept)
+    max_iter = (_default_max_iter(design) if max_iter is None
+                else check_positive_int(max_iter, "max_iter"))
+    tol = check_nonnegative(tol, "tol")
+    problem = Problem(design, y, fit_intercept)
+    if beta >= problem.beta_max:
+        z = np.zeros(problem.n_features)
+        return _result(problem, z, [], beta, w, tol, 0, False,
+                       "beta >= beta_max: z = 0")
+    seed, seed_signs = (
+        (np.empty(0, dtype=np.intp), np.empty(0)) if warm_start is None
+        else _warm_support(warm_start, problem.n_features, w))
+    if _products_are_costly(design):
+        z, active, n_iter, hit = _working_set(problem, beta, tol, max_iter, seed)
+    else:
+        z, active, n_iter, hit = _full_homotopy(problem, beta, tol, max_iter, seed,
+                                                seed_signs)
+    msg = "iteration limit reached" if hit else "KKT conditions verified"
+    return _result(problem, z, active, beta, w, tol, n_iter, hit, msg)
+
+
+#: Above this many rows plus columns, an operator's products dominate and the
+#: working-set solver (few products, Gram homotopies) is used.
+_WORKING_SET_SIZE = 20_000
+
+
+def _products_are_costly(design) -> bool:
+    return (design.kind == "operator"
+            and design.n_samples + design.n_features > _WORKING_SET_SIZE)
+
+
+def _full_homotopy(problem: Problem, beta: float, tol: float, max_iter: int,
+                   seed: np.ndarray, seed_signs: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """One homotopy on the whole dictionary, then KKT verification.
+
+    A warm start's support and signs are tried first: if the active-set
+    solution on them passes the KKT check, no homotopy runs.
+    """
+    if seed.size:
+        h = Homotopy(DesignBackend(problem))
+        for j, sgn in zip(seed, seed_signs, strict=True):
+            h.try_add(int(j), float(sgn))
+        h.just_added = -1
+        h.polish(beta, 0.01 * tol, max_rounds=3 * seed.size + 10)
+        _, _, kkt = problem.certificate(h.z, beta)
+        if kkt <= tol:
+            return h.z.copy(), h.active.copy(), 0, False
+    h = Homotopy(DesignBackend(problem))
+    hit = run(h, beta, max_iter)
+    if not hit:
+        h.polish(beta, 0.01 * tol)
+    return h.z.copy(), h.active.copy(), h.n_iter, hit
+
+
+@dataclass
+class LassoPath:
+    """The exact, piecewise-linear Lasso path, stored at its kinks.
+
+    Between two consecutive kinks the coefficients and the intercept are
+    affine in ``beta``, so :meth:`coef_at` is exact (linear interpolation).
+
+    Attributes
+    ----------
+    betas : ndarray of shape (n_kinks,)
+        Decreasing penalty levels of the kinks; ``betas[0] = beta_max``.
+    coefs : scipy.sparse.csr_array of shape (n_kinks, n_features)
+        Coefficients at the kinks.
+    intercepts : ndarray of shape (n_kinks,)
+        Intercepts at the kinks.
+    beta_max : float
+        Smallest penalty with ``z = 0``.
+    n_iter : int
+        Homotopy steps taken.
+    converged : bool
+        False when ``max_iter`` stopped the path early.
+    fit_intercept : bool
+        Whether the intercept was fitted.
+    """
+
+    betas: np.ndarray
+    coefs: sp.csr_array
+    intercepts: np.ndarray
+    beta_max: float
+    n_iter: int
+    converged: bool
+    fit_intercept: bool
+    y_mean: float = 0.0
+
+    @property
+    def n_kinks(self) -> int:
+        """Number of stored kinks."""
+        return int(self.betas.shape[0])
+
+    def _locate(self, beta: float) -> tuple[int, float]:
+        b = self.betas
+        if beta >= b[0]:
+            return 0, 1.0
+        if beta < b[-1] * (1 - 1e-15) - 1e-300:
+            raise ValueError(
+                f"beta={beta} is below the computed path (last kink {b[-1]}); "
+                "compute the path further with a smaller beta"
+            )
+        # b is decreasing: find k with b[k] >= beta >= b[k + 1].
+        k = int(np.searchsorted(-b, -beta, side="right")) - 1
+        k = min(max(k, 0), b.size - 2) if b.size > 1 else 0
+        if b.size == 1 or b[k] == b[k + 1]:
+            return k, 1.0
+        theta = (beta - b[k + 1]) / (b[k] - b[k + 1])
+        return k, float(min(max(theta, 0.0), 1.0))
+
+    def coef_at(self, beta: float) -> np.ndarray:
+        """Exact coefficients at ``beta``, shape (n_features,)."""
+        beta = check_nonnegative(beta, "beta")
+        k, theta = self._locate(beta)
+        if self.betas.size == 1 or beta >= self.betas[0]:
+            return self.coefs[[k]].toarray().ravel() * (beta < self.betas[0])
+        hi = self.coefs[[k]].toarray().ravel()
+        lo = self.coefs[[k + 1]].toarray().ravel()
+        return theta * hi + (1.0 - theta) * lo
+
+    def intercept_at(self, beta: float) -> float:
+        """Exact intercept at ``beta``."""
+        beta = check_nonnegative(beta, "beta")
+        if beta >= self.betas[0] or self.betas.size == 1:
+            return float(self.intercepts[0])
+        k, theta = self._locate(beta)
+        return float(theta * self.intercepts[k] + (1 - theta) * self.intercepts[k + 1])
+
+    def evaluate(self, betas) -> tuple[np.ndarray, np.ndarray]:
+        """Coefficients and intercepts at each of ``betas``.
+
+        Returns
+        -------
+        coefs : ndarray of shape (n_betas, n_features)
+        intercepts : ndarray of shape (n_betas,)
+        """
+        betas = np.atleast_1d(np.asarray(betas, dtype=float))
+        coefs = np.vstack([self.coef_at(float(b)) for b in betas])
+        intercepts = np.array([self.intercept_at(float(b)) for b in betas])
+        return coefs, intercepts
+
+    def n_active(self) -> np.ndarray:
+        """Number of nonzero coefficients at each kink."""
+        return np.diff(self.coefs.indptr)
+
+
+def lasso_path(A, y, betas=None, *, weights=None, fit_intercept: bool = True,
+               beta_min: float | None = None, max_features: int | None = None,
+               tol: float = 1e-9, max_iter: int | None = None) -> LassoPath:
+    """The exact Lasso regularization path from ``beta_max`` down, by homotopy.
+
+    Parameters
+    ----------
+    A : ndarray, sparse matrix, TwoLayerOperator or operator
+        Dictionary of shape (n_samples, n_features).
+    y : array-like of shape (n_samples,)
+        Targets.
+    betas : array-like, default=None
+        Penalty levels of interest; the path is computed down to
+        ``min(betas)``. Evaluate it there with :meth:`LassoPath.evaluate`.
+    weights : array-like of shape (n_features,), default=None
+        Positive l1 weights.
+    fit_intercept : bool, default=True
+        Fit the unpenalized intercept.
+    beta_min : float, default=None
+        Lowest penalty of the path when ``betas`` is None (default 0: the
+        whole path).
+    max_features : int, default=None
+        Stop once this many coefficients are nonzero.
+    tol : float, default=1e-9
+        KKT tolerance checked at the last kink.
+    max_iter : int, default=None
+        Largest number of homotopy steps.
+
+    Returns
+    -------
+    LassoPath
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsmirrors.solvers import lasso_path
+    >>> rng = np.random.default_rng(0)
+    >>> A, y = rng.normal(size=(20, 5)), rng.normal(size=20)
+    >>> path = lasso_path(A, y)
+    >>> bool(path.betas[0] == path.beta_max)
+    True
+    """
+    if betas is not None:
+        b = np.atleast_1d(np.asarray(betas, dtype=float))
+        if b.size == 0:
+            raise ValueError("betas is empty")
+        for v in b:
+            check_nonnegative(float(v), "beta")
+        target = float(b.min())
+    else:
+        target = 0.0 if beta_min is None else beta_min
+    design, y, target, w = _prepare(A, y, target, weights, fit_intercept)
+    if max_features is not None:
+        max_features = check_positive_int(max_features, "max_features")
+    max_iter = (_default_max_iter(design) if max_iter is None
+                else check_positive_int(max_iter, "max_iter"))
+    problem = Problem(design, y, fit_intercept)
+    h = Homotopy(DesignBackend(problem))
+
+    kink_betas = [h.beta_max]
+    kink_idx = [np.empty(0, dtype=np.intp)]
+    kink_val = [np.empty(0)]
+
+    def record(state: Homotopy, zero_step: bool) -> None:
+        S = np.asarray(state.active, dtype=np.intp)
+        S = S[state.z[S] != 0]
+        vals = state.z[S].copy()
+        if zero_step and len(kink_betas) > 1:
+            kink_betas[-1], kink_idx[-1], kink_val[-1] = state.beta, S, vals
+        else:
+            kink_betas.append(state.beta)
+            kink_idx.append(S)
+            kink_val.append(vals)
+
+    hit = False
+    if target < h.beta_max:
+        hit = run(h, target, max_iter, record, max_features)
+        if not hit:
+            # Re-solve the last kink with verified KKT conditions.
+            beta_end = h.beta
+            h.polish(beta_end, tol)
+            S = np.asarray(h.active, dtype=np.intp)
+            S = S[h.z[S] != 0]
+            kink_betas[-1], kink_idx[-1], kink_val[-1] = beta_end, S, h.z[S].copy()
+    if hit:
+        warnings.warn(
+            f"lasso_path stopped at beta={h.beta} after max_iter={max_iter} steps",
+            ConvergenceWarning, stacklevel=2,
+        )
+
+    n_k = len(kink_betas)
+    indptr = np.zeros(n_k + 1, dtype=np.intp)
+    indptr[1:] = np.cumsum([i.size for i in kink_idx])
+    indices = np.concatenate(kink_idx) if n_k else np.empty(0, dtype=np.intp)
+    data = np.concatenate(kink_val) if n_k else np.empty(0)
+    if w is not None:
+        data = data / w[indices]
+    coefs = sp.csr_array((data, indices, indptr), shape=(n_k, h.n_features))
+    if fit_intercept:
+        means = problem.col_means * (1.0 if w is None else w)
+        intercepts = problem.y_mean - coefs @ means
+    else:
+        intercepts = np.zeros(n_k)
+    return LassoPath(
+        betas=np.asarray(kink_betas), coefs=coefs, intercepts=np.asarray(intercepts),
+        beta_max=h.beta_max, n_iter=h.n_iter, converged=not hit,
+        fit_intercept=fit_intercept, y_mean=problem.y_mean,
+    )
