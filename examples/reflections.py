@@ -69,9 +69,17 @@ def deep_narrow_case(x, y, depth, knots, n_random, epochs, seed):
 
 
 def train(init, x, y, architecture, depth, beta, epochs, seed):
-    model = SGDNetRegressor(architecture=architecture, activation=init.activation.name,
-                            depth=depth, beta=beta, optimizer="adam", lr=5e-3,
-                            epochs=epochs, init=init, random_state=seed)
+    model = SGDNetRegressor(
+        architecture=architecture,
+        activation=init.activation.name,
+        depth=depth,
+        beta=beta,
+        optimizer="adam",
+        lr=5e-3,
+        epochs=epochs,
+        init=init,
+        random_state=seed,
+    )
     return model.fit(x[:, None], y)
 
 
@@ -103,10 +111,12 @@ def main() -> None:
 
     xs = np.array([4.0, 3.0, 1.0, 0.0, -1.0])
     ys = np.array([2.0, 1.0, 0.0, 0.0, 1.0])
-    lib = Library(activation="relu", depth=3, architecture="symmetrized",
-                  deduplicate=False).fit(xs)
-    unit = lasso_unit(lib, (1.0, 1.0, 0.0), first_weights=[1.0, -1.0],
-                      second_weights=[1.0, 1.0])
+    lib = Library(
+        activation="relu", depth=3, architecture="symmetrized", deduplicate=False
+    ).fit(xs)
+    unit = lasso_unit(
+        lib, (1.0, 1.0, 0.0), first_weights=[1.0, -1.0], second_weights=[1.0, 1.0]
+    )
     assert np.allclose(unit.evaluate(xs)[:, 0], ys)
     rnd = SymmetrizedNet.random(20, "relu", random_state=0)
     with torch.no_grad():
@@ -115,7 +125,9 @@ def main() -> None:
             np.vstack([unit.first_biases, rnd.first_biases.numpy()]),
             np.vstack([unit.second_weights, rnd.second_weights.numpy()]),
             np.concatenate([unit.second_biases, rnd.second_biases.numpy()]),
-            np.concatenate([[1.0], 1e-3 * rnd.alpha.numpy()]), activation="relu")
+            np.concatenate([[1.0], 1e-3 * rnd.alpha.numpy()]),
+            activation="relu",
+        )
     trained = train(init, xs, ys, "symmetrized", 3, beta, epochs, seed=0)
     cases.append(("symmetrized ReLU, L=3", xs, ys, unit, trained))
 
@@ -124,23 +136,47 @@ def main() -> None:
         net = trained.net_
         adam_bp = numeric_breakpoints(net.predict, lo, hi)
         lasso_kinds = classify_breakpoints(lasso_bp, xd)
-        print(f"\n{name}: training objective of the Adam network "
-              f"{training_objective(net, xd[:, None], yd, beta):.6f}")
-        print("  Lasso breakpoints: " + ", ".join(
-            f"{b:g} ({k}{' ' + n if n else ''})" for b, k, n in lasso_kinds.itertuples(
-                index=False)))
+        print(
+            f"\n{name}: training objective of the Adam network "
+            f"{training_objective(net, xd[:, None], yd, beta):.6f}"
+        )
+        print(
+            "  Lasso breakpoints: "
+            + ", ".join(
+                f"{b:g} ({k}{' ' + n if n else ''})"
+                for b, k, n in lasso_kinds.itertuples(index=False)
+            )
+        )
         print("  Adam  breakpoints: " + ", ".join(f"{b:.3f}" for b in adam_bp))
-        ax.plot(grid, unit.evaluate(grid)[:, 0], color="tab:blue", lw=2,
-                label="Lasso (min norm)")
-        ax.plot(grid, net.predict(grid), color="tab:orange", lw=1.2, ls="--",
-                label="Adam-trained")
+        ax.plot(
+            grid,
+            unit.evaluate(grid)[:, 0],
+            color="tab:blue",
+            lw=2,
+            label="Lasso (min norm)",
+        )
+        ax.plot(
+            grid,
+            net.predict(grid),
+            color="tab:orange",
+            lw=1.2,
+            ls="--",
+            label="Adam-trained",
+        )
         ax.scatter(xd, yd, color="black", zorder=3, label="training data")
         for b, kind in zip(lasso_kinds["breakpoint"], lasso_kinds["kind"]):
             if kind != "training point":
                 ax.axvline(b, color="tab:red", ls=":", lw=1)
-                ax.annotate(f"{kind} {b:g}", (b, 0.02), xycoords=("data", "axes fraction"),
-                            color="tab:red", fontsize=7, rotation=90, ha="right",
-                            va="bottom")
+                ax.annotate(
+                    f"{kind} {b:g}",
+                    (b, 0.02),
+                    xycoords=("data", "axes fraction"),
+                    color="tab:red",
+                    fontsize=7,
+                    rotation=90,
+                    ha="right",
+                    va="bottom",
+                )
         ax.set_title(name)
         ax.legend(fontsize=8, loc="upper left")
         ax.grid(alpha=0.3)

@@ -19,7 +19,10 @@ GEMINI_2017 = BTC / "BTCUSD_gemini_1h_2017.csv"
 def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "tsmirrors.cli", *args],
-        capture_output=True, text=True, timeout=600, cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=cwd,
     )
 
 
@@ -35,9 +38,20 @@ def _table_rows(stdout: str) -> dict:
 
 def test_backtest_on_a_shared_csv(tmp_path):
     out = tmp_path / "out"
-    res = run_cli("backtest", "--csv", str(GEMINI_2017), "--window", "400",
-                  "--test-size", "150", "--refit", "50", "--out", str(out),
-                  "--no-progress")
+    res = run_cli(
+        "backtest",
+        "--csv",
+        str(GEMINI_2017),
+        "--window",
+        "400",
+        "--test-size",
+        "150",
+        "--refit",
+        "50",
+        "--out",
+        str(out),
+        "--no-progress",
+    )
     assert res.returncode == 0, res.stderr
     rows = _table_rows(res.stdout)
     assert set(rows) == {"ConvexAR", "ConvexQuantileAR", "AR(1)+bias", "naive"}
@@ -57,14 +71,31 @@ def test_backtest_on_a_shared_csv(tmp_path):
 
 
 def test_demo_runs_offline_and_recovers_the_planted_neurons(tmp_path):
-    res = run_cli("demo", "--length", "900", "--window", "400", "--test-size", "200",
-                  "--refit", "50", "--out", str(tmp_path), "--no-progress")
+    res = run_cli(
+        "demo",
+        "--length",
+        "900",
+        "--window",
+        "400",
+        "--test-size",
+        "200",
+        "--refit",
+        "50",
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+    )
     assert res.returncode == 0, res.stderr
-    assert set(_table_rows(res.stdout)) == {"ConvexAR", "ConvexQuantileAR",
-                                            "AR(1)+bias", "naive"}
+    assert set(_table_rows(res.stdout)) == {
+        "ConvexAR",
+        "ConvexQuantileAR",
+        "AR(1)+bias",
+        "naive",
+    }
     assert "Planted neurons and the convex fit" in res.stdout
-    found = re.search(r"data: ([0-9.]+) \(std of the planted f there: ([0-9.]+)\)",
-                      res.stdout)
+    found = re.search(
+        r"data: ([0-9.]+) \(std of the planted f there: ([0-9.]+)\)", res.stdout
+    )
     rms, spread = float(found.group(1)), float(found.group(2))
     assert rms < spread  # the fitted f explains most of the planted f
     assert (tmp_path / "predictions.csv").exists()
@@ -73,29 +104,44 @@ def test_demo_runs_offline_and_recovers_the_planted_neurons(tmp_path):
 
 def test_forecast_and_path(tmp_path):
     png = tmp_path / "f.png"
-    res = run_cli("forecast", "--csv", str(GEMINI_2017), "--steps", "3", "--window",
-                  "500", "--plot", str(png))
+    res = run_cli(
+        "forecast",
+        "--csv",
+        str(GEMINI_2017),
+        "--steps",
+        "3",
+        "--window",
+        "500",
+        "--plot",
+        str(png),
+    )
     assert res.returncode == 0, res.stderr
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith("2018-01-01")]
     assert len(lines) == 3  # the next three hours after the last 2017 close
     lower, upper = float(lines[0].split()[-2]), float(lines[0].split()[-1])
     assert lower < upper
     assert png.stat().st_size > 5_000
-    res = run_cli("path", "--csv", str(GEMINI_2017), "--window", "300", "--out",
-                  str(tmp_path))
+    res = run_cli(
+        "path", "--csv", str(GEMINI_2017), "--window", "300", "--out", str(tmp_path)
+    )
     assert res.returncode == 0, res.stderr
     path = pd.read_csv(tmp_path / "path.csv")
     assert path["n_neurons"].iloc[-1] == 0  # beta_max: no neuron
-    assert path["mse"].is_monotonic_increasing or path["mse"].iloc[0] <= path[
-        "mse"].iloc[-1]
+    assert (
+        path["mse"].is_monotonic_increasing
+        or path["mse"].iloc[0] <= path["mse"].iloc[-1]
+    )
     assert (tmp_path / "path.png").exists()
 
 
 def test_library_table():
     out = run_cli("library", "--n-points", "6")
     assert out.returncode == 0, out.stderr
-    row = next(line for line in out.stdout.splitlines()
-               if line.split()[:3] == ["deep_narrow", "3", "relu"])
+    row = next(
+        line
+        for line in out.stdout.splitlines()
+        if line.split()[:3] == ["deep_narrow", "3", "relu"]
+    )
     # deep narrow relu: 2^(L-1) N^(L-1) candidates, N (N - 1) distinct columns
     assert row.split()[3:] == ["144", "30"]
 
@@ -105,9 +151,14 @@ def test_library_table():
     [
         (("backtest", "--csv", "no/such/file.csv"), "not found"),
         (("library", "--n-points", "1"), "at least 2 distinct points"),
-        (("forecast", "--csv", str(GEMINI_2017), "--steps", "0"), "--steps must be >= 1"),
-        (("backtest", "--csv", str(GEMINI_2017), "--window", "9000"),
-         "not enough for --window 9000"),
+        (
+            ("forecast", "--csv", str(GEMINI_2017), "--steps", "0"),
+            "--steps must be >= 1",
+        ),
+        (
+            ("backtest", "--csv", str(GEMINI_2017), "--window", "9000"),
+            "not enough for --window 9000",
+        ),
     ],
 )
 def test_bad_input_gives_one_line_and_no_traceback(args, message):
@@ -127,8 +178,7 @@ def test_malformed_csv_names_file_and_line(tmp_path):
     assert "bad.csv" in res.stderr and "line 3" in res.stderr
 
 
-def test_backtest_without_network_points_to_csv_and_demo(monkeypatch, tmp_path,
-                                                          capsys):
+def test_backtest_without_network_points_to_csv_and_demo(monkeypatch, tmp_path, capsys):
     import yfinance
 
     def offline(*args, **kwargs):

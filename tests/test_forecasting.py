@@ -156,8 +156,9 @@ def test_quantile_forecasts_never_cross():
 
 def test_in_sample_quantile_fraction(planted):
     y = planted.series.iloc[:600]
-    model = ConvexQuantileAR(quantiles=(0.2, 0.8), target="level", beta=1e-3,
-                             normalize=False).fit(y)
+    model = ConvexQuantileAR(
+        quantiles=(0.2, 0.8), target="level", beta=1e-3, normalize=False
+    ).fit(y)
     X = y.to_numpy()[:-1, None]
     t = y.to_numpy()[1:]
     for j, tau in enumerate((0.2, 0.8)):

@@ -17,12 +17,14 @@ import numpy as np
 from ._version import __version__
 
 EXAMPLES = {
-    "demo": "examples:\n  tsmirrors demo\n  tsmirrors demo --out demo-output --n-jobs 2",
+    "demo": (
+        "examples:\n  tsmirrors demo\n  tsmirrors demo --out demo-output --n-jobs 2"
+    ),
     "backtest": (
         "examples:\n"
         "  tsmirrors backtest                      # BTC-USD hourly via yfinance\n"
         "  tsmirrors backtest ETH-USD --interval 1d\n"
-        "  tsmirrors backtest --csv BTCUSD_gemini_1h_2017.csv --window 2000 --refit 24\n"
+        "  tsmirrors backtest --csv BTCUSD_gemini_1h_2017.csv --refit 24\n"
         "  tsmirrors backtest --csv prices.csv --sgd --n-jobs 2 --backend dask"
     ),
     "forecast": (
@@ -49,8 +51,13 @@ def _load_series(args) -> tuple:
         label = Path(args.csv).name
     else:
         ticker = args.ticker or "BTC-USD"
-        frame = load_yfinance(ticker, interval=args.interval, start=args.start,
-                              end=args.end, cache_dir=args.cache_dir)
+        frame = load_yfinance(
+            ticker,
+            interval=args.interval,
+            start=args.start,
+            end=args.end,
+            cache_dir=args.cache_dir,
+        )
         label = f"{ticker} {args.interval}"
     close = frame["close"]
     if close.isna().any():
@@ -80,10 +87,17 @@ def _models(args, quantiles):
     )
 
     models = {
-        "ConvexAR": ConvexAR(lags=args.lags, beta=args.beta, target=args.target,
-                             activation=args.activation),
+        "ConvexAR": ConvexAR(
+            lags=args.lags,
+            beta=args.beta,
+            target=args.target,
+            activation=args.activation,
+        ),
         "ConvexQuantileAR": ConvexQuantileAR(
-            quantiles=quantiles, lags=args.lags, beta=args.beta, target=args.target,
+            quantiles=quantiles,
+            lags=args.lags,
+            beta=args.beta,
+            target=args.target,
             activation=args.activation,
             calibration="conformal" if args.conformal else None,
         ),
@@ -91,8 +105,13 @@ def _models(args, quantiles):
         "naive": NaiveForecaster(quantiles=quantiles),
     }
     if getattr(args, "sgd", False):
-        models["SGD net"] = SGDNetAR(lags=args.lags, beta=args.beta, target=args.target,
-                                     activation=args.activation, random_state=0)
+        models["SGD net"] = SGDNetAR(
+            lags=args.lags,
+            beta=args.beta,
+            target=args.target,
+            activation=args.activation,
+            random_state=0,
+        )
     return models
 
 
@@ -102,8 +121,14 @@ def _quantiles_for(coverage: float):
 
 
 # ------------------------------------------------------------------ tables
-COLUMNS = [("mse", "MSE"), ("mae", "MAE"), ("mase", "MASE"), ("pinball", "pinball"),
-           ("coverage", "coverage"), ("width", "width")]
+COLUMNS = [
+    ("mse", "MSE"),
+    ("mae", "MAE"),
+    ("mase", "MASE"),
+    ("pinball", "pinball"),
+    ("coverage", "coverage"),
+    ("width", "width"),
+]
 
 
 def format_table(rows: dict) -> str:
@@ -114,7 +139,9 @@ def format_table(rows: dict) -> str:
         cells = []
         for key, _ in COLUMNS:
             v = overall.get(key, np.nan)
-            cells.append(f"{'-':>12}" if v is None or not np.isfinite(v) else f"{v:>12.4g}")
+            cells.append(
+                f"{'-':>12}" if v is None or not np.isfinite(v) else f"{v:>12.4g}"
+            )
         lines.append(f"{model:<18}" + "".join(cells))
     return "\n".join(lines)
 
@@ -125,7 +152,9 @@ def _run_backtests(y, args, quantiles, label):
     from .backtesting import backtest
 
     n = y.size
-    test_size = min(args.test_size, n - args.window) if args.test_size else n - args.window
+    test_size = (
+        min(args.test_size, n - args.window) if args.test_size else n - args.window
+    )
     if test_size < 1:
         raise ValueError(
             f"{label} has {n} observations, not enough for --window {args.window} "
@@ -134,14 +163,24 @@ def _run_backtests(y, args, quantiles, label):
     start = n - test_size - args.window
     series = y.iloc[start:]
     rows, frames = {}, []
-    print(f"Rolling backtest on {label}: {test_size} one-step forecasts, window "
-          f"{args.window}, refit every {args.refit}", flush=True)
+    print(
+        f"Rolling backtest on {label}: {test_size} one-step forecasts, window "
+        f"{args.window}, refit every {args.refit}",
+        flush=True,
+    )
     for name, model in _models(args, quantiles).items():
         t0 = time.perf_counter()
         scores, preds = backtest(
-            model, series, initial_train_size=args.window, steps=args.steps,
-            refit=args.refit, window="rolling", coverage=args.coverage,
-            n_jobs=args.n_jobs, backend=args.backend, progress=not args.no_progress,
+            model,
+            series,
+            initial_train_size=args.window,
+            steps=args.steps,
+            refit=args.refit,
+            window="rolling",
+            coverage=args.coverage,
+            n_jobs=args.n_jobs,
+            backend=args.backend,
+            progress=not args.no_progress,
         )
         overall = scores.loc["overall"].to_dict()
         rows[name] = overall
@@ -181,16 +220,36 @@ def _plot_backtest(path: Path, preds, series, title):
     first = stamps[0]
     hist = series[(series.index >= first) & (series.index <= last)]
     ax.plot(hist.index, hist.to_numpy(), color="0.2", lw=1.0, label="price")
-    colors = {"ConvexAR": "tab:blue", "ConvexQuantileAR": "tab:green",
-              "AR(1)+bias": "tab:orange", "naive": "0.6", "SGD net": "tab:red"}
-    for model, part in preds[preds["timestamp"].isin(stamps)].groupby("model", sort=False):
+    colors = {
+        "ConvexAR": "tab:blue",
+        "ConvexQuantileAR": "tab:green",
+        "AR(1)+bias": "tab:orange",
+        "naive": "0.6",
+        "SGD net": "tab:red",
+    }
+    for model, part in preds[preds["timestamp"].isin(stamps)].groupby(
+        "model", sort=False
+    ):
         part = part[part["step"] == part["step"].min()]
         ts = pd.to_datetime(part["timestamp"])
         if model == "ConvexQuantileAR" and {"lower", "upper"} <= set(part.columns):
-            ax.fill_between(ts, part["lower"], part["upper"], color="tab:green",
-                            alpha=0.2, lw=0, label="ConvexQuantileAR interval")
-        ax.plot(ts, part["y_pred"], color=colors.get(model, None), lw=0.9,
-                alpha=0.9, label=f"{model} forecast")
+            ax.fill_between(
+                ts,
+                part["lower"],
+                part["upper"],
+                color="tab:green",
+                alpha=0.2,
+                lw=0,
+                label="ConvexQuantileAR interval",
+            )
+        ax.plot(
+            ts,
+            part["y_pred"],
+            color=colors.get(model, None),
+            lw=0.9,
+            alpha=0.9,
+            label=f"{model} forecast",
+        )
     ax.set_title(title)
     ax.legend(loc="upper left", fontsize=8, ncol=2)
     ax.grid(alpha=0.3)
@@ -212,8 +271,9 @@ def _cmd_backtest(args) -> int:
     rows, preds, series = _run_backtests(y, args, quantiles, label)
     print()
     print(format_table(rows))
-    pred_path, png = _write_outputs(Path(args.out), rows, preds, series, label,
-                                    f"Rolling backtest on {label}")
+    pred_path, png = _write_outputs(
+        Path(args.out), rows, preds, series, label, f"Rolling backtest on {label}"
+    )
     print(f"\nwrote {pred_path}, {Path(args.out) / 'scores.csv'} and {png}")
     return 0
 
@@ -222,11 +282,14 @@ def _cmd_demo(args) -> int:
     from .data import make_planted
     from .models.convex import ConvexNetRegressor
 
-    planted = make_planted(args.length, n_neurons=args.neurons, sigma2=args.sigma2,
-                           random_state=args.seed)
+    planted = make_planted(
+        args.length, n_neurons=args.neurons, sigma2=args.sigma2, random_state=args.seed
+    )
     y = planted.series.rename("x")
-    label = (f"a planted series (Section 4: {args.neurons} abs neurons, "
-             f"sigma^2={args.sigma2}, T={args.length})")
+    label = (
+        f"a planted series (Section 4: {args.neurons} abs neurons, "
+        f"sigma^2={args.sigma2}, T={args.length})"
+    )
     quantiles = _quantiles_for(args.coverage)
     rows, preds, series = _run_backtests(y, args, quantiles, label)
     print()
@@ -243,10 +306,14 @@ def _cmd_demo(args) -> int:
     def slope_change(f, b, h=1e-6):
         return (f(b + h) - f(b)) / h - (f(b) - f(b - h)) / h
 
-    print(f"\nPlanted neurons and the convex fit on all {T} transitions "
-          f"(beta={args.recover_beta} in (4.3), {model.n_neurons_} neurons):")
-    print(f"  {'planted kink':>12} {'slope change':>13}   {'nearest fitted':>14} "
-          f"{'slope change':>13}")
+    print(
+        f"\nPlanted neurons and the convex fit on all {T} transitions "
+        f"(beta={args.recover_beta} in (4.3), {model.n_neurons_} neurons):"
+    )
+    print(
+        f"  {'planted kink':>12} {'slope change':>13}   {'nearest fitted':>14} "
+        f"{'slope change':>13}"
+    )
     fitted_f = model.predict
     for b in np.sort(net.breakpoints):
         ds = slope_change(net, b)
@@ -258,11 +325,19 @@ def _cmd_demo(args) -> int:
             print(f"  {b:>12.3f} {ds:>13.3f}   {'-':>14} {'-':>13}")
     grid = np.linspace(np.quantile(x, 0.05), np.quantile(x, 0.95), 200)
     err = model.predict(grid[:, None]) - net(grid)
-    print(f"  RMS error of the fitted f on the central 90% of the data: "
-          f"{np.sqrt(np.mean(err**2)):.4f} (std of the planted f there: "
-          f"{np.std(net(grid)):.4f})")
-    pred_path, png = _write_outputs(Path(args.out), rows, preds, series, label,
-                                    "Rolling backtest on a planted series")
+    print(
+        f"  RMS error of the fitted f on the central 90% of the data: "
+        f"{np.sqrt(np.mean(err**2)):.4f} (std of the planted f there: "
+        f"{np.std(net(grid)):.4f})"
+    )
+    pred_path, png = _write_outputs(
+        Path(args.out),
+        rows,
+        preds,
+        series,
+        label,
+        "Rolling backtest on a planted series",
+    )
     print(f"\nwrote {pred_path}, {Path(args.out) / 'scores.csv'} and {png}")
     return 0
 
@@ -278,25 +353,43 @@ def _cmd_forecast(args) -> int:
         raise RuntimeError(f"{exc}. Use --csv FILE for a local price file") from exc
     if args.steps < 1:
         raise ValueError(f"--steps must be >= 1, got {args.steps}")
-    train = y.iloc[-args.window:] if args.window else y
+    train = y.iloc[-args.window :] if args.window else y
     quantiles = _quantiles_for(args.coverage)
     point = ConvexAR(lags=args.lags, beta=args.beta, target=args.target).fit(train)
-    qmodel = ConvexQuantileAR(quantiles=quantiles, lags=args.lags, beta=args.beta,
-                              target=args.target, max_horizon=args.steps).fit(train)
+    qmodel = ConvexQuantileAR(
+        quantiles=quantiles,
+        lags=args.lags,
+        beta=args.beta,
+        target=args.target,
+        max_horizon=args.steps,
+    ).fit(train)
     fc = point.predict(args.steps)
     q = qmodel.predict_quantiles(args.steps)
-    table = pd.DataFrame({"forecast": fc, "median": q[quantiles[1]],
-                          "lower": q[quantiles[0]], "upper": q[quantiles[2]]})
-    print(f"Next {args.steps} step(s) of {label} (fit on the last {train.size} "
-          f"observations; {args.coverage:.0%} interval):")
+    table = pd.DataFrame(
+        {
+            "forecast": fc,
+            "median": q[quantiles[1]],
+            "lower": q[quantiles[0]],
+            "upper": q[quantiles[2]],
+        }
+    )
+    print(
+        f"Next {args.steps} step(s) of {label} (fit on the last {train.size} "
+        f"observations; {args.coverage:.0%} interval):"
+    )
     print(table.to_string(float_format=lambda v: f"{v:.2f}"))
     if args.plot:
         from ._optional import import_optional
         from .plotting import plot_forecast
 
         import_optional("matplotlib").use("Agg")
-        ax = plot_forecast(train.iloc[-min(300, train.size):], fc, table["lower"],
-                           table["upper"], title=f"Forecast of {label}")
+        ax = plot_forecast(
+            train.iloc[-min(300, train.size) :],
+            fc,
+            table["lower"],
+            table["upper"],
+            title=f"Forecast of {label}",
+        )
         ax.figure.savefig(args.plot, dpi=110)
         print(f"wrote {args.plot}")
     return 0
@@ -314,7 +407,7 @@ def _cmd_path(args) -> int:
         y, label = _load_series(args)
     except RuntimeError as exc:
         raise RuntimeError(f"{exc}. Use --csv FILE for a local price file") from exc
-    levels = y.to_numpy()[-args.window:]
+    levels = y.to_numpy()[-args.window :]
     tr = make_transform(args.target).fit(levels)
     z = tr.forward(levels)
     z = z / z.std()
@@ -329,9 +422,15 @@ def _cmd_path(args) -> int:
     for b, c, xi in zip(betas, coefs, intercepts):
         r = t - (op.matvec(c) + xi)
         mse = float(np.mean(r**2))
-        rows.append({"beta_sum": b, "beta_4_3": 2 * b / T, "mse": mse,
-                     "objective_4_3": mse + 2 * b / T * np.abs(c).sum(),
-                     "n_neurons": int(np.count_nonzero(c))})
+        rows.append(
+            {
+                "beta_sum": b,
+                "beta_4_3": 2 * b / T,
+                "mse": mse,
+                "objective_4_3": mse + 2 * b / T * np.abs(c).sum(),
+                "n_neurons": int(np.count_nonzero(c)),
+            }
+        )
     frame = pd.DataFrame(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -340,13 +439,19 @@ def _cmd_path(args) -> int:
     from .plotting import plot_regularization_path
 
     import_optional("matplotlib").use("Agg")
-    ax = plot_regularization_path(frame["beta_4_3"], frame["mse"], frame["n_neurons"],
-                                  title=f"Regularization path, {label}")
+    ax = plot_regularization_path(
+        frame["beta_4_3"],
+        frame["mse"],
+        frame["n_neurons"],
+        title=f"Regularization path, {label}",
+    )
     ax.set_xlabel("beta in (4.3)")
     ax.figure.tight_layout()
     ax.figure.savefig(out / "path.png", dpi=110)
-    print(f"Exact path of the 2-layer {args.activation} network on {label}: "
-          f"{path.n_kinks} kinks, beta_max(4.3) = {2 * path.betas[0] / T:.4g}")
+    print(
+        f"Exact path of the 2-layer {args.activation} network on {label}: "
+        f"{path.n_kinks} kinks, beta_max(4.3) = {2 * path.betas[0] / T:.4g}"
+    )
     print(frame.iloc[:: max(1, len(frame) // 10)].to_string(index=False))
     print(f"wrote {out / 'path.csv'} and {out / 'path.png'}")
     return 0
@@ -379,8 +484,12 @@ def _cmd_library(args: argparse.Namespace) -> int:
     print("-" * len(header))
     for arch, depth, act in rows:
         n_cand = library_size(act, depth, arch, n_points=args.n_points)
-        lib = Library(activation=act, depth=depth, architecture=arch,
-                      memory_budget=args.memory_budget)
+        lib = Library(
+            activation=act,
+            depth=depth,
+            architecture=arch,
+            memory_budget=args.memory_budget,
+        )
         if depth > 2 and n_cand * args.n_points * 8 > args.memory_budget:
             distinct = f"{'(budget)':>9}"
         else:
@@ -391,8 +500,12 @@ def _cmd_library(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ parser
 def _add_source(p):
-    p.add_argument("ticker", nargs="?", default=None,
-                   help="ticker to download with yfinance (default BTC-USD)")
+    p.add_argument(
+        "ticker",
+        nargs="?",
+        default=None,
+        help="ticker to download with yfinance (default BTC-USD)",
+    )
     p.add_argument("--csv", metavar="FILE", help="read prices from a CSV file instead")
     p.add_argument("--interval", default="1h", help="yfinance interval (default 1h)")
     p.add_argument("--start", default=None, help="first date to download")
@@ -401,29 +514,58 @@ def _add_source(p):
 
 
 def _add_model(p, window=2000):
-    p.add_argument("--window", type=int, default=window,
-                   help=f"training window length (default {window})")
-    p.add_argument("--lags", type=int, default=1, help="autoregressive lags (default 1)")
-    p.add_argument("--beta", type=float, default=1.0,
-                   help="regularization beta in the (4.3) scaling (default 1.0)")
-    p.add_argument("--target", default="difference",
-                   choices=["difference", "log_return", "level", "standardize"],
-                   help="target transform (default difference)")
+    p.add_argument(
+        "--window",
+        type=int,
+        default=window,
+        help=f"training window length (default {window})",
+    )
+    p.add_argument(
+        "--lags", type=int, default=1, help="autoregressive lags (default 1)"
+    )
+    p.add_argument(
+        "--beta",
+        type=float,
+        default=1.0,
+        help="regularization beta in the (4.3) scaling (default 1.0)",
+    )
+    p.add_argument(
+        "--target",
+        default="difference",
+        choices=["difference", "log_return", "level", "standardize"],
+        help="target transform (default difference)",
+    )
     p.add_argument("--activation", default="abs", help="activation (default abs)")
-    p.add_argument("--coverage", type=float, default=0.9,
-                   help="nominal interval coverage (default 0.9)")
+    p.add_argument(
+        "--coverage",
+        type=float,
+        default=0.9,
+        help="nominal interval coverage (default 0.9)",
+    )
 
 
 def _add_backtest(p, test_size):
-    p.add_argument("--refit", type=int, default=24, help="refit every N steps (default 24)")
+    p.add_argument(
+        "--refit", type=int, default=24, help="refit every N steps (default 24)"
+    )
     p.add_argument("--steps", type=int, default=1, help="forecast horizon (default 1)")
-    p.add_argument("--test-size", type=int, default=test_size,
-                   help=f"forecasts in the test period (default {test_size}; 0 = all)")
-    p.add_argument("--conformal", action="store_true",
-                   help="conformal calibration of the quantile intervals")
+    p.add_argument(
+        "--test-size",
+        type=int,
+        default=test_size,
+        help=f"forecasts in the test period (default {test_size}; 0 = all)",
+    )
+    p.add_argument(
+        "--conformal",
+        action="store_true",
+        help="conformal calibration of the quantile intervals",
+    )
     p.add_argument("--n-jobs", type=int, default=1, help="parallel jobs (default 1)")
-    p.add_argument("--backend", default="loky",
-                   help="joblib backend, or 'dask' for a dask.distributed cluster")
+    p.add_argument(
+        "--backend",
+        default="loky",
+        help="joblib backend, or 'dask' for a dask.distributed cluster",
+    )
     p.add_argument("--out", default="tsmirrors-output", help="output directory")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
@@ -433,68 +575,98 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tsmirrors",
         description="Globally optimal neural-network forecasters for 1-D series.",
     )
-    parser.add_argument("--version", action="version",
-                        version=f"tsmirrors {__version__}")
-    parser.add_argument("--debug", action="store_true",
-                        help="show tracebacks on errors")
+    parser.add_argument(
+        "--version", action="version", version=f"tsmirrors {__version__}"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks on errors"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     fmt = argparse.RawDescriptionHelpFormatter
 
-    p = sub.add_parser("demo", help="the main job on a planted series (no network)",
-                       description="Backtest the convex forecasters against AR(1) "
-                       "and naive on a planted series of Section 4, and show the "
-                       "planted neurons recovered.",
-                       epilog=EXAMPLES["demo"], formatter_class=fmt)
+    p = sub.add_parser(
+        "demo",
+        help="the main job on a planted series (no network)",
+        description="Backtest the convex forecasters against AR(1) "
+        "and naive on a planted series of Section 4, and show the "
+        "planted neurons recovered.",
+        epilog=EXAMPLES["demo"],
+        formatter_class=fmt,
+    )
     p.add_argument("--length", type=int, default=3000, help="series length T")
     p.add_argument("--neurons", type=int, default=5, help="planted neurons p")
     p.add_argument("--sigma2", type=float, default=1.0, help="noise variance")
     p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--recover-beta", type=float, default=0.003,
-                   help="beta (4.3) of the recovery fit (default 0.003)")
+    p.add_argument(
+        "--recover-beta",
+        type=float,
+        default=0.003,
+        help="beta (4.3) of the recovery fit (default 0.003)",
+    )
     _add_model(p, window=1000)
     _add_backtest(p, test_size=1000)
     p.set_defaults(func=_cmd_demo, target="level", beta=0.01)
 
-    p = sub.add_parser("backtest", help="rolling backtest against AR(1) and naive",
-                       description="Rolling backtest of ConvexAR and ConvexQuantileAR "
-                       "against AR(1)+bias and naive (SGD with --sgd).",
-                       epilog=EXAMPLES["backtest"], formatter_class=fmt)
+    p = sub.add_parser(
+        "backtest",
+        help="rolling backtest against AR(1) and naive",
+        description="Rolling backtest of ConvexAR and ConvexQuantileAR "
+        "against AR(1)+bias and naive (SGD with --sgd).",
+        epilog=EXAMPLES["backtest"],
+        formatter_class=fmt,
+    )
     _add_source(p)
     _add_model(p)
     _add_backtest(p, test_size=2000)
     p.add_argument("--sgd", action="store_true", help="add an SGD-trained network")
     p.set_defaults(func=_cmd_backtest)
 
-    p = sub.add_parser("forecast", help="fit on all data and forecast the next steps",
-                       description="Fit ConvexAR and ConvexQuantileAR on the latest "
-                       "window and print the next K steps with intervals.",
-                       epilog=EXAMPLES["forecast"], formatter_class=fmt)
+    p = sub.add_parser(
+        "forecast",
+        help="fit on all data and forecast the next steps",
+        description="Fit ConvexAR and ConvexQuantileAR on the latest "
+        "window and print the next K steps with intervals.",
+        epilog=EXAMPLES["forecast"],
+        formatter_class=fmt,
+    )
     _add_source(p)
     _add_model(p)
-    p.add_argument("--steps", type=int, default=12, help="steps to forecast (default 12)")
+    p.add_argument(
+        "--steps", type=int, default=12, help="steps to forecast (default 12)"
+    )
     p.add_argument("--plot", metavar="PNG", default=None, help="write a plot")
     p.set_defaults(func=_cmd_forecast)
 
-    p = sub.add_parser("path", help="the exact regularization path as CSV and PNG",
-                       description="Exact Lasso path of the 2-layer network on the "
-                       "latest window: loss and neurons against beta.",
-                       epilog=EXAMPLES["path"], formatter_class=fmt)
+    p = sub.add_parser(
+        "path",
+        help="the exact regularization path as CSV and PNG",
+        description="Exact Lasso path of the 2-layer network on the "
+        "latest window: loss and neurons against beta.",
+        epilog=EXAMPLES["path"],
+        formatter_class=fmt,
+    )
     _add_source(p)
     _add_model(p, window=1000)
     p.add_argument("--n-betas", type=int, default=60, help="grid points (default 60)")
     p.add_argument("--out", default="tsmirrors-output", help="output directory")
     p.set_defaults(func=_cmd_path)
 
-    p = sub.add_parser("library", help="supported networks and their library sizes",
-                       description="List every supported (architecture, depth, "
-                       "activation) and the number of features of its deep library "
-                       "on N random points.",
-                       epilog=EXAMPLES["library"], formatter_class=fmt)
-    p.add_argument("--n-points", type=int, default=10,
-                   help="number of points N (default 10)")
+    p = sub.add_parser(
+        "library",
+        help="supported networks and their library sizes",
+        description="List every supported (architecture, depth, "
+        "activation) and the number of features of its deep library "
+        "on N random points.",
+        epilog=EXAMPLES["library"],
+        formatter_class=fmt,
+    )
+    p.add_argument(
+        "--n-points", type=int, default=10, help="number of points N (default 10)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the random points")
-    p.add_argument("--memory-budget", type=int, default=2**30,
-                   help="bytes (default 1 GiB)")
+    p.add_argument(
+        "--memory-budget", type=int, default=2**30, help="bytes (default 1 GiB)"
+    )
     p.set_defaults(func=_cmd_library)
     return parser
 

@@ -27,8 +27,17 @@ def _axes(ax, figsize=(9, 4)):
     return ax
 
 
-def plot_forecast(history, forecast=None, lower=None, upper=None, truth=None,
-                  ax=None, title=None, label="forecast", interval_label=None):
+def plot_forecast(
+    history,
+    forecast=None,
+    lower=None,
+    upper=None,
+    truth=None,
+    ax=None,
+    title=None,
+    label="forecast",
+    interval_label=None,
+):
     """Observed series, point forecast and a shaded prediction interval.
 
     Parameters
@@ -47,20 +56,28 @@ def plot_forecast(history, forecast=None, lower=None, upper=None, truth=None,
     if truth is not None:
         ax.plot(truth.index, truth.to_numpy(), color="0.55", lw=1.0, label="realized")
     if lower is not None and upper is not None:
-        ax.fill_between(lower.index, lower.to_numpy(), upper.to_numpy(),
-                        color="tab:blue", alpha=0.25, lw=0,
-                        label=interval_label or "prediction interval")
+        ax.fill_between(
+            lower.index,
+            lower.to_numpy(),
+            upper.to_numpy(),
+            color="tab:blue",
+            alpha=0.25,
+            lw=0,
+            label=interval_label or "prediction interval",
+        )
     if forecast is not None:
-        ax.plot(forecast.index, forecast.to_numpy(), color="tab:blue", lw=1.2,
-                label=label)
+        ax.plot(
+            forecast.index, forecast.to_numpy(), color="tab:blue", lw=1.2, label=label
+        )
     ax.set_title(title or "Forecast")
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     return ax
 
 
-def plot_regularization_path(betas, loss, n_neurons=None, ax=None, title=None,
-                             sgd=None):
+def plot_regularization_path(
+    betas, loss, n_neurons=None, ax=None, title=None, sgd=None
+):
     """Training loss (and neurons) against beta, on log axes.
 
     Parameters
@@ -76,16 +93,23 @@ def plot_regularization_path(betas, loss, n_neurons=None, ax=None, title=None,
     betas = np.asarray(betas, dtype=float)
     if sgd:
         for k, (b, v) in enumerate(sgd):
-            ax.plot(b, v, color="tab:orange", alpha=0.35, lw=0.8,
-                    label="SGD runs" if k == 0 else None)
+            ax.plot(
+                b,
+                v,
+                color="tab:orange",
+                alpha=0.35,
+                lw=0.8,
+                label="SGD runs" if k == 0 else None,
+            )
     ax.plot(betas, loss, color="tab:blue", lw=1.8, label="convex (exact path)")
     ax.set_xscale("log")
     ax.set_xlabel("beta")
     ax.set_ylabel("training loss")
     if n_neurons is not None:
         ax2 = ax.twinx()
-        ax2.step(betas, n_neurons, where="mid", color="tab:green", lw=1.0,
-                 label="neurons")
+        ax2.step(
+            betas, n_neurons, where="mid", color="tab:green", lw=1.0, label="neurons"
+        )
         ax2.set_ylabel("neurons (nonzero z)", color="tab:green")
     ax.set_title(title or "Regularization path")
     ax.legend(loc="upper left", fontsize=8)
@@ -116,7 +140,7 @@ def classify_breakpoints(breakpoints, x_train, tol: float = 1e-9) -> pd.DataFram
             kind, note = "reflection", f"R({x[i]:.4g}, {x[j]:.4g})"
         elif x.size <= 400:
             s = x[:, None] + x[None, :]
-            for i, xi in enumerate(x):
+            for xi in x:
                 jk = np.argwhere(np.abs(s - xi - b) <= scale)
                 if jk.size:
                     j, k = jk[0]
@@ -125,9 +149,10 @@ def classify_breakpoints(breakpoints, x_train, tol: float = 1e-9) -> pd.DataFram
                     break
             if kind == "other":
                 # R(R(x_i, x_j), x_k) = 2 x_k - 2 x_j + x_i
-                for k, xk in enumerate(x):
-                    ij = np.argwhere(np.abs(2 * xk - 2 * x[None, :] + x[:, None] - b)
-                                     <= scale)
+                for xk in x:
+                    ij = np.argwhere(
+                        np.abs(2 * xk - 2 * x[None, :] + x[:, None] - b) <= scale
+                    )
                     if ij.size:
                         i, j = ij[0]
                         kind = "double reflection"
@@ -154,18 +179,32 @@ def plot_learned_function(model, X, y, ax=None, title=None, lo=None, hi=None):
     hi = x.max() + 0.5 * span if hi is None else hi
     bps = model.breakpoints(lo, hi)
     grid = np.unique(np.concatenate([np.linspace(lo, hi, 400), bps]))
-    ax.plot(grid, model.predict(grid[:, None]), color="tab:blue", lw=1.5,
-            label="fitted network")
+    ax.plot(
+        grid,
+        model.predict(grid[:, None]),
+        color="tab:blue",
+        lw=1.5,
+        label="fitted network",
+    )
     ax.scatter(x, y, color="black", s=18, zorder=3, label="training data")
     kinds = classify_breakpoints(bps, x)
-    styles = {"training point": ("0.5", ":"), "reflection": ("tab:red", "--"),
-              "generalized reflection": ("tab:purple", "--"),
-              "double reflection": ("tab:brown", "--"), "other": ("tab:orange", "-.")}
+    styles = {
+        "training point": ("0.5", ":"),
+        "reflection": ("tab:red", "--"),
+        "generalized reflection": ("tab:purple", "--"),
+        "double reflection": ("tab:brown", "--"),
+        "other": ("tab:orange", "-."),
+    }
     seen = set()
     for b, kind in zip(kinds["breakpoint"], kinds["kind"]):
         color, style = styles[kind]
-        ax.axvline(b, color=color, ls=style, lw=0.9,
-                   label=f"breakpoint at {kind}" if kind not in seen else None)
+        ax.axvline(
+            b,
+            color=color,
+            ls=style,
+            lw=0.9,
+            label=f"breakpoint at {kind}" if kind not in seen else None,
+        )
         seen.add(kind)
     ax.set_title(title or "Learned function and its breakpoints")
     ax.legend(loc="best", fontsize=8)
@@ -173,8 +212,9 @@ def plot_learned_function(model, X, y, ax=None, title=None, lo=None, hi=None):
     return ax
 
 
-def plot_training_curves(convex_objective, histories, ax=None, title=None,
-                         column="objective", x="epoch"):
+def plot_training_curves(
+    convex_objective, histories, ax=None, title=None, column="objective", x="epoch"
+):
     """Training objective per epoch of SGD runs against the convex optimum.
 
     Parameters
@@ -189,15 +229,28 @@ def plot_training_curves(convex_objective, histories, ax=None, title=None,
     ax = _axes(ax)
     values = []
     for k, hist in enumerate(histories):
-        ax.plot(hist[x], hist[column], color="tab:orange", alpha=0.4, lw=0.8,
-                label="SGD runs" if k == 0 else None)
+        ax.plot(
+            hist[x],
+            hist[column],
+            color="tab:orange",
+            alpha=0.4,
+            lw=0.8,
+            label="SGD runs" if k == 0 else None,
+        )
         values.append(hist[column].to_numpy())
     if values:
         length = min(v.size for v in values)
         mean = np.mean([v[:length] for v in values], axis=0)
-        ax.plot(histories[0][x].to_numpy()[:length], mean, color="black", lw=1.5,
-                label="SGD mean")
-    ax.axhline(convex_objective, color="tab:blue", lw=1.8, label="convex (global optimum)")
+        ax.plot(
+            histories[0][x].to_numpy()[:length],
+            mean,
+            color="black",
+            lw=1.5,
+            label="SGD mean",
+        )
+    ax.axhline(
+        convex_objective, color="tab:blue", lw=1.8, label="convex (global optimum)"
+    )
     ax.set_yscale("log")
     ax.set_xlabel("epoch" if x == "epoch" else "time (s)")
     ax.set_ylabel("training objective")

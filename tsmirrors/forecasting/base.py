@@ -42,9 +42,7 @@ def check_quantiles(quantiles) -> np.ndarray:
     for tau in q:
         check_quantile(float(tau), "each quantile")
     if np.any(np.diff(q) <= 0):
-        raise ValueError(
-            f"quantiles must be sorted and distinct, got {q.tolist()}"
-        )
+        raise ValueError(f"quantiles must be sorted and distinct, got {q.tolist()}")
     return q
 
 
@@ -99,8 +97,9 @@ class BaseForecaster(BaseEstimator):
             if isinstance(last_window.index, pd.DatetimeIndex) and (
                 self.index_type_ is not pd.DatetimeIndex
             ):
-                raise ValueError("last_window has timestamps but the model was fit "
-                                 "without them")
+                raise ValueError(
+                    "last_window has timestamps but the model was fit without them"
+                )
         else:
             values = np.asarray(last_window, dtype=np.float64).reshape(-1)
             last = None
@@ -118,8 +117,10 @@ class BaseForecaster(BaseEstimator):
             return pd.RangeIndex(steps)
         if isinstance(last, pd.Timestamp):
             if self.freq_ is None:
-                raise ValueError("the training series has no frequency; cannot "
-                                 "build future timestamps")
+                raise ValueError(
+                    "the training series has no frequency; cannot "
+                    "build future timestamps"
+                )
             return pd.date_range(last, periods=steps + 1, freq=self.freq_)[1:]
         return pd.RangeIndex(int(last) + 1, int(last) + 1 + steps)
 
@@ -141,8 +142,9 @@ class BaseForecaster(BaseEstimator):
     def predict(self, steps: int = 1, last_window=None) -> pd.Series:
         raise NotImplementedError
 
-    def predict_interval(self, steps: int = 1, coverage: float = 0.9,
-                         last_window=None) -> pd.DataFrame:
+    def predict_interval(
+        self, steps: int = 1, coverage: float = 0.9, last_window=None
+    ) -> pd.DataFrame:
         """Central prediction interval with nominal ``coverage``.
 
         Uses the fitted quantiles ``(1 - coverage)/2`` and ``(1 + coverage)/2``.

@@ -74,8 +74,11 @@ class NaiveForecaster(BaseForecaster):
         check_is_fitted(self, "transform_")
         steps = check_steps(steps)
         window, last = self._window(last_window)
-        return pd.Series(np.full(steps, window[-1]), index=self._future_index(steps, last),
-                         name="y_pred")
+        return pd.Series(
+            np.full(steps, window[-1]),
+            index=self._future_index(steps, last),
+            name="y_pred",
+        )
 
     predict_point = predict
 
@@ -91,8 +94,9 @@ class NaiveForecaster(BaseForecaster):
                 raise ValueError(f"steps={steps} is longer than the training series")
             change = self.levels_[h:] - self.levels_[:-h]
             rows.append(window[-1] + np.quantile(change, self.quantiles_))
-        return pd.DataFrame(rows, index=self._future_index(steps, last),
-                            columns=list(self.quantiles_))
+        return pd.DataFrame(
+            rows, index=self._future_index(steps, last), columns=list(self.quantiles_)
+        )
 
 
 # --------------------------------------------------------------------- AR(1)
@@ -118,7 +122,11 @@ class AR1Forecaster(BaseForecaster):
         levels = series.to_numpy()
         z = self._fit_transform(levels)
         fit = ar1_bias_fit(z)
-        self.intercept_, self.slope_, self.sigma2_ = fit.intercept, fit.slope, fit.sigma2
+        self.intercept_, self.slope_, self.sigma2_ = (
+            fit.intercept,
+            fit.slope,
+            fit.sigma2,
+        )
         self._store_window(levels)
         if self.quantiles is not None:
             self.quantiles_ = check_quantiles(self.quantiles)
@@ -137,7 +145,9 @@ class AR1Forecaster(BaseForecaster):
         steps = check_steps(steps)
         window, last = self._window(last_window)
         z_last = self.transform_.forward(window)[-1]
-        path = self.transform_.path_to_levels(self._mean_path(z_last, steps), window[-1])
+        path = self.transform_.path_to_levels(
+            self._mean_path(z_last, steps), window[-1]
+        )
         return pd.Series(path, index=self._future_index(steps, last), name="y_pred")
 
     predict_point = predict
@@ -164,8 +174,9 @@ class AR1Forecaster(BaseForecaster):
             sd = np.sqrt(self.sigma2_ * np.sum(coef**2))
             agg = mean + sd * stats.norm.ppf(self.quantiles_)
             rows.append(self.transform_.to_level(agg, window[-1]))
-        return pd.DataFrame(rows, index=self._future_index(steps, last),
-                            columns=list(self.quantiles_))
+        return pd.DataFrame(
+            rows, index=self._future_index(steps, last), columns=list(self.quantiles_)
+        )
 
 
 # ------------------------------------------------------------ network AR
@@ -289,11 +300,19 @@ class ConvexAR(_NetworkAR):
     (3,)
     """
 
-    def __init__(self, lags: int = 1, activation="abs", depth: int = 2,
-                 architecture: str = "deep_narrow", beta: float = 1.0,
-                 n_features: int | None = None, target: str = DEFAULT_TARGET,
-                 random_state=None, sampling: str = "sequential",
-                 normalize: bool = True):
+    def __init__(
+        self,
+        lags: int = 1,
+        activation="abs",
+        depth: int = 2,
+        architecture: str = "deep_narrow",
+        beta: float = 1.0,
+        n_features: int | None = None,
+        target: str = DEFAULT_TARGET,
+        random_state=None,
+        sampling: str = "sequential",
+        normalize: bool = True,
+    ):
         self.lags = lags
         self.activation = activation
         self.depth = depth
@@ -307,9 +326,12 @@ class ConvexAR(_NetworkAR):
 
     def _make_regressor(self, n_rows):
         return ConvexNetRegressor(
-            activation=self.activation, depth=self.depth,
-            architecture=self.architecture, beta=n_rows * self.beta / 2.0,
-            n_features=self.n_features, sampling=self.sampling,
+            activation=self.activation,
+            depth=self.depth,
+            architecture=self.architecture,
+            beta=n_rows * self.beta / 2.0,
+            n_features=self.n_features,
+            sampling=self.sampling,
             random_state=self.random_state,
         )
 
@@ -332,12 +354,22 @@ class SGDNetAR(_NetworkAR):
     same (4.3) scaling, ``beta_sum = T beta / 2``.
     """
 
-    def __init__(self, lags: int = 1, activation="abs", depth: int = 2,
-                 architecture: str = "deep_narrow", beta: float = 1.0,
-                 n_neurons: int = 200, optimizer: str = "sgd", lr: float = 0.05,
-                 epochs: int = 100, batch_size: int | None = None,
-                 target: str = DEFAULT_TARGET, random_state=None,
-                 normalize: bool = True):
+    def __init__(
+        self,
+        lags: int = 1,
+        activation="abs",
+        depth: int = 2,
+        architecture: str = "deep_narrow",
+        beta: float = 1.0,
+        n_neurons: int = 200,
+        optimizer: str = "sgd",
+        lr: float = 0.05,
+        epochs: int = 100,
+        batch_size: int | None = None,
+        target: str = DEFAULT_TARGET,
+        random_state=None,
+        normalize: bool = True,
+    ):
         self.lags = lags
         self.activation = activation
         self.depth = depth
@@ -356,10 +388,15 @@ class SGDNetAR(_NetworkAR):
         from ..models.sgd import SGDNetRegressor
 
         return SGDNetRegressor(
-            architecture=self.architecture, activation=self.activation,
-            depth=self.depth, n_neurons=self.n_neurons,
-            beta=n_rows * self.beta / 2.0, optimizer=self.optimizer, lr=self.lr,
-            epochs=self.epochs, batch_size=self.batch_size,
+            architecture=self.architecture,
+            activation=self.activation,
+            depth=self.depth,
+            n_neurons=self.n_neurons,
+            beta=n_rows * self.beta / 2.0,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
             random_state=self.random_state,
         )
 
@@ -413,13 +450,23 @@ class ConvexQuantileAR(BaseForecaster):
         for calibration.
     """
 
-    def __init__(self, quantiles=(0.05, 0.5, 0.95), lags: int = 1,
-                 activation="abs", depth: int = 2,
-                 architecture: str = "deep_narrow", beta: float = 1.0,
-                 n_features: int | None = None, target: str = DEFAULT_TARGET,
-                 random_state=None, sampling: str = "sequential",
-                 max_horizon: int = 1, calibration=None,
-                 calibration_size=0.25, normalize: bool = True):
+    def __init__(
+        self,
+        quantiles=(0.05, 0.5, 0.95),
+        lags: int = 1,
+        activation="abs",
+        depth: int = 2,
+        architecture: str = "deep_narrow",
+        beta: float = 1.0,
+        n_features: int | None = None,
+        target: str = DEFAULT_TARGET,
+        random_state=None,
+        sampling: str = "sequential",
+        max_horizon: int = 1,
+        calibration=None,
+        calibration_size=0.25,
+        normalize: bool = True,
+    ):
         self.quantiles = quantiles
         self.lags = lags
         self.activation = activation
@@ -443,8 +490,7 @@ class ConvexQuantileAR(BaseForecaster):
             n_cal = int(round(size * n_rows))
         else:
             raise ValueError(
-                "calibration_size must be an int or a fraction in (0, 1), got "
-                f"{size!r}"
+                f"calibration_size must be an int or a fraction in (0, 1), got {size!r}"
             )
         if not 10 <= n_cal <= n_rows - 10:
             raise ValueError(
@@ -482,10 +528,14 @@ class ConvexQuantileAR(BaseForecaster):
             preds = np.empty((n_cal, taus.size))
             for j, tau in enumerate(taus):
                 model = ConvexNetRegressor(
-                    activation=self.activation, depth=self.depth,
-                    architecture=self.architecture, beta=n_fit * self.beta,
-                    loss="quantile", quantile=float(tau),
-                    n_features=self.n_features, sampling=self.sampling,
+                    activation=self.activation,
+                    depth=self.depth,
+                    architecture=self.architecture,
+                    beta=n_fit * self.beta,
+                    loss="quantile",
+                    quantile=float(tau),
+                    n_features=self.n_features,
+                    sampling=self.sampling,
                     random_state=self.random_state,
                 ).fit(X[:n_fit], target[:n_fit])
                 self.models_[h, j] = model
@@ -532,13 +582,18 @@ class ConvexQuantileAR(BaseForecaster):
         x = self._lag_row(window)[None, :]
         rows = []
         for h in range(1, steps + 1):
-            q = np.array([self.models_[h, j]._decision(x)[0]
-                          for j in range(self.quantiles_.size)])
+            q = np.array(
+                [
+                    self.models_[h, j]._decision(x)[0]
+                    for j in range(self.quantiles_.size)
+                ]
+            )
             q = np.sort(q) + self.shifts_[h - 1]
             q = np.sort(q)
             rows.append(self.transform_.to_level(q * self.z_scale_, window[-1]))
-        return pd.DataFrame(rows, index=self._future_index(steps, last),
-                            columns=list(self.quantiles_))
+        return pd.DataFrame(
+            rows, index=self._future_index(steps, last), columns=list(self.quantiles_)
+        )
 
     def predict(self, steps: int = 1, last_window=None) -> pd.DataFrame:
         """Same as :meth:`predict_quantiles`: a DataFrame, one column per quantile."""

@@ -91,7 +91,9 @@ class _Standardize(TargetTransform):
         self.mean_ = float(levels.mean())
         self.scale_ = float(levels.std())
         if self.scale_ == 0:
-            raise ValueError("target='standardize' needs a non-constant training series")
+            raise ValueError(
+                "target='standardize' needs a non-constant training series"
+            )
         return self
 
     def forward(self, levels):

@@ -59,7 +59,10 @@ class HStackDesign:
     def rmatvec(self, r):
         r = np.asarray(r, dtype=np.float64).reshape(-1)
         return np.concatenate(
-            [b.T @ r if isinstance(b, np.ndarray) else b.rmatvec(r) for b in self.blocks]
+            [
+                b.T @ r if isinstance(b, np.ndarray) else b.rmatvec(r)
+                for b in self.blocks
+            ]
         )
 
     def columns(self, idx):
@@ -71,15 +74,18 @@ class HStackDesign:
             if sel.size:
                 local = idx[sel] - self.offsets[k]
                 out[:, sel] = (
-                    block[:, local] if isinstance(block, np.ndarray)
+                    block[:, local]
+                    if isinstance(block, np.ndarray)
                     else block.columns(local)
                 )
         return out
 
     def column_means(self):
         return np.concatenate(
-            [b.mean(axis=0) if isinstance(b, np.ndarray) else b.column_means()
-             for b in self.blocks]
+            [
+                b.mean(axis=0) if isinstance(b, np.ndarray) else b.column_means()
+                for b in self.blocks
+            ]
         )
 
     def toarray(self):
@@ -226,11 +232,14 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
 
     def _design(self, libs, X):
         two_layer = self.architecture == "deep_narrow" and self.depth == 2
-        use_operator = self.solver == "operator" or (self.solver == "auto" and two_layer)
+        use_operator = self.solver == "operator" or (
+            self.solver == "auto" and two_layer
+        )
         if use_operator and not two_layer:
             raise ValueError(
                 "solver='operator' needs a 2-layer network (depth=2, "
-                f"architecture='deep_narrow'), got {self.architecture} depth {self.depth}"
+                f"architecture='deep_narrow'), got {self.architecture} "
+                f"depth {self.depth}"
             )
         blocks = []
         for k, lib in enumerate(libs):
@@ -273,15 +282,18 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
         libs = self._make_libraries(X)
         design = self._design(libs, X)
         scale = penalty_factor(self.architecture)
-        fit_intercept = libs[0].fit_intercept_ if hasattr(libs[0], "fit_intercept_") else True
+        fit_intercept = (
+            libs[0].fit_intercept_ if hasattr(libs[0], "fit_intercept_") else True
+        )
         if self.loss == "squared":
             kw = {} if self.tol is None else {"tol": self.tol}
             result = lasso(design, y, scale * beta, fit_intercept=fit_intercept, **kw)
         else:
             from ..solvers import quantile_lasso
 
-            result = quantile_lasso(design, y, scale * beta, tau,
-                                    fit_intercept=fit_intercept)
+            result = quantile_lasso(
+                design, y, scale * beta, tau, fit_intercept=fit_intercept
+            )
         self.libraries_ = libs
         self.library_ = libs[0]
         self.n_library_features_ = np.array([lib.n_features_ for lib in libs])
@@ -403,14 +415,26 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
                 alpha.append(np.sign(z) * t)
                 idx.append(np.full(z.size, k))
             if not parts:
-                return SymmetrizedNet(np.ones((0, 2)), np.zeros((0, 2)),
-                                      np.ones((0, 2)), np.zeros(0), np.zeros(0),
-                                      xi=self.intercept_, activation=act,
-                                      n_inputs=n_inputs)
+                return SymmetrizedNet(
+                    np.ones((0, 2)),
+                    np.zeros((0, 2)),
+                    np.ones((0, 2)),
+                    np.zeros(0),
+                    np.zeros(0),
+                    xi=self.intercept_,
+                    activation=act,
+                    n_inputs=n_inputs,
+                )
             return SymmetrizedNet(
-                np.vstack(w1), np.vstack(b1), np.vstack(w2), np.concatenate(b2),
-                np.concatenate(alpha), xi=self.intercept_, activation=act,
-                input_index=np.concatenate(idx), n_inputs=n_inputs,
+                np.vstack(w1),
+                np.vstack(b1),
+                np.vstack(w2),
+                np.concatenate(b2),
+                np.concatenate(alpha),
+                xi=self.intercept_,
+                activation=act,
+                input_index=np.concatenate(idx),
+                n_inputs=n_inputs,
             )
         n_layers = self.depth - 1
         w, b, alpha, amps, idx = [], [], [], [], []
@@ -432,14 +456,22 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
                 alpha.append(np.sign(z) * gamma)
             idx.append(np.full(z.size, k))
         if not parts:
-            w, b, alpha, idx = [np.zeros((0, n_layers))], [np.zeros((0, n_layers))], [
-                np.zeros(0)], [np.zeros(0, dtype=int)]
+            w, b, alpha, idx = (
+                [np.zeros((0, n_layers))],
+                [np.zeros((0, n_layers))],
+                [np.zeros(0)],
+                [np.zeros(0, dtype=int)],
+            )
             amps = [np.ones((0, n_layers))] if act.is_sign_determined else []
         return DeepNarrowNet(
-            np.vstack(w), np.vstack(b), np.concatenate(alpha), xi=self.intercept_,
+            np.vstack(w),
+            np.vstack(b),
+            np.concatenate(alpha),
+            xi=self.intercept_,
             activation=act,
             amplitudes=np.vstack(amps) if act.is_sign_determined else None,
-            input_index=np.concatenate(idx).astype(int), n_inputs=n_inputs,
+            input_index=np.concatenate(idx).astype(int),
+            n_inputs=n_inputs,
         )
 
     def __sklearn_tags__(self):
