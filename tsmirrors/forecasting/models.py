@@ -200,7 +200,10 @@ class _NetworkAR(BaseForecaster):
         levels = series.to_numpy()
         z = self._scaled_target(self._fit_transform(levels))
         X, t, _ = lag_embed(z, lags=self._n_lags())
-        self.regressor_ = self._make_regressor(t.size).fit(X, t)
+        regressor = self._make_regressor(t.size)
+        # lag_embed's output is finite float64: skip the estimator's re-validation
+        fit = getattr(regressor, "_fit_checked", regressor.fit)
+        self.regressor_ = fit(np.ascontiguousarray(X), t)
         self.n_rows_ = int(t.size)
         self._store_window(levels)
         return self
@@ -537,7 +540,7 @@ class ConvexQuantileAR(BaseForecaster):
                     n_features=self.n_features,
                     sampling=self.sampling,
                     random_state=self.random_state,
-                ).fit(X[:n_fit], target[:n_fit])
+                )._fit_checked(np.ascontiguousarray(X[:n_fit]), target[:n_fit])
                 self.models_[h, j] = model
                 if n_cal:
                     preds[:, j] = model.predict(X[n_fit:])

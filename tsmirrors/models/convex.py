@@ -265,10 +265,15 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
         -------
         self
         """
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        return self._fit_checked(X, y)
+
+    def _fit_checked(self, X: np.ndarray, y: np.ndarray):
+        """``fit`` on float64 arrays that are already validated (finite, 2-D X)."""
         from ..solvers import lasso
 
         beta, tau = self._check_params()
-        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        self.n_features_in_ = X.shape[1]
         if X.shape[0] < 2:
             raise ValueError(
                 f"ConvexNetRegressor needs at least 2 samples, got {X.shape[0]} sample"
