@@ -362,6 +362,7 @@ def _cmd_forecast(args) -> int:
         beta=args.beta,
         target=args.target,
         max_horizon=args.steps,
+        calibration="conformal",
     ).fit(train)
     fc = point.predict(args.steps)
     q = qmodel.predict_quantiles(args.steps)
@@ -556,9 +557,11 @@ def _add_backtest(p, test_size):
         help=f"forecasts in the test period (default {test_size}; 0 = all)",
     )
     p.add_argument(
-        "--conformal",
-        action="store_true",
-        help="conformal calibration of the quantile intervals",
+        "--no-conformal",
+        dest="conformal",
+        action="store_false",
+        help="skip the split-conformal calibration of the quantile intervals "
+        "(calibrated on the last quarter of each window by default)",
     )
     p.add_argument("--n-jobs", type=int, default=1, help="parallel jobs (default 1)")
     p.add_argument(
