@@ -1,0 +1,251 @@
+"""Smoke tests of the paper's experiments (quick sizes) and their invariants."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("matplotlib")
+pytest.importorskip("statsmodels")
+
+from tsmirrors.experiments import (  # noqa: E402
+    autoregression,
+    depth,
+    optimal_set,
+    planted_path,
+    quantile_regression,
+)
+from tsmirrors.experiments._common import (  # noqa: E402
+    Dataset,
+    default_data_path,
+    fit_convex,
+    load_hourly_close,
+    markdown_table,
+    paper_objective,
+    planted_dataset,
+    price_windows,
+    sgd_trial,
+    sum_beta,
+)
+from tsmirrors.experiments.optimal_set import (  # noqa: E402
+    hit_and_run,
+    lasso_optimal_set,
+    min_norm_point,
+)
+from tsmirrors.experiments.planted import convex_path  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+REL = 1e-9
+
+
+@pytest.fixture(scope="module")
+def prices() -> pd.Series:
+    """The hourly 2017 closes when present, else a synthetic random walk."""
+    path = default_data_path()
+    if path.exists():
+        return load_hourly_close(path)
+    rng = np.random.default_rng(0)
+    idx = pd.date_range("2017-01-01", periods=3000, freq="h", tz="UTC")
+    return pd.Series(1000 * np.exp(np.cumsum(0.01 * rng.standard_normal(3000))),
+                     index=idx, name="close")
+
+
+def _exist(result) -> None:
+    assert result.files
+    for f in result.files:
+        assert Path(f).is_file() and Path(f).stat().st_size > 0, f
+    suffixes = {Path(f).suffix for f in result.files}
+    assert {".png", ".csv", ".md"} <= suffixes
+
+
+def _convex_at_most_sgd(convex: float, sgd: np.ndarray) -> bool:
+    return bool(np.all(convex <= np.asarray(sgd) * (1 + REL)))
+
+
+def test_autoregression_quick(tmp_path, prices):
+    res = autoregression(tmp_path, quick=True, prices=prices)
+    _exist(res)
+    summary, trials = res.tables["summary"], res.tables["trials"]
+    assert len(summary) == 3  # two price windows and the planted series
+    for _, row in summary.iterrows():
+        sgd = trials.loc[trials["dataset"] == row["dataset"], "objective"]
+        assert len(sgd) == res.settings["n_trials"]
+        assert _convex_at_most_sgd(row["convex_objective"], sgd)
+        assert row["convex_below_all_sgd"]
+    curves = res.tables["curves"]
+    assert {"epoch", "objective", "test_loss", "time_s"} <= set(curves.columns)
+    per_trial = curves.groupby(["dataset", "trial"])["epoch"].max()
+    assert (per_trial == res.settings["epochs"]).all()
+    assert (curves.groupby(["dataset", "trial"])["time_s"]
+            .apply(lambda s: s.is_monotonic_increasing).all())
+    assert (tmp_path / "fig4_1_autoregression.png").is_file()
+    assert (tmp_path / "fig4_2_training_time.png").is_file()
+
+
+def test_depth_quick(tmp_path, prices):
+    res = depth(tmp_path, quick=True, prices=prices)
+    _exist(res)
+    fits = res.tables["fits"]
+    cfg = res.settings
+    assert len(fits) == cfg["n_windows"] * len(cfg["depths"]) * cfg["n_repeats"]
+    assert np.isfinite(fits[["objective", "test_mse", "time_s"]].to_numpy()).all()
+    # depth 2 is the whole library: every repeat is the same fit
+    d2 = fits[fits["depth"] == 2]
+    assert np.ptp(d2["objective"].to_numpy()) <= 1e-12 * d2["objective"].abs().max()
+    assert (fits.loc[fits["depth"] > 2, "n_features"] <= cfg["n_features"]).all()
+    assert set(res.tables["by_depth"]["depth"]) == set(cfg["depths"])
+
+
+def test_planted_quick(tmp_path):
+    res = planted_path(tmp_path, quick=True)
+    _exist(res)
+    comp, trials = res.tables["comparison"], res.tables["trials"]
+    for _, row in comp.iterrows():
+        sel = (trials["sigma2"] == row["sigma2"]) & (trials["beta"] == row["beta"])
+        assert _convex_at_most_sgd(row["convex_objective"],
+                                   trials.loc[sel, "objective"])
+    path = res.tables["path"]
+    # along the exact path, the optimal objective increases with beta
+    for _, p in path.groupby("sigma2"):
+        obj = p.sort_values("beta")["objective"].to_numpy()
+        assert np.all(np.diff(obj) >= -1e-9 * obj[1:])
+
+
+def test_quantile_quick(tmp_path, prices):
+    res = quantile_regression(tmp_path, quick=True, prices=prices)
+    _exist(res)
+    summary, trials = res.tables["summary"], res.tables["trials"]
+    assert set(summary["tau"]) == {0.05, 0.5, 0.95}
+    for _, row in summary.iterrows():
+        sel = (trials["dataset"] == row["dataset"]) & (trials["tau"] == row["tau"])
+        assert _convex_at_most_sgd(row["convex_objective"],
+                                   trials.loc[sel, "objective"])
+    cov = res.tables["coverage"]
+    assert cov[["convex", "sgd_mean", "ar1_gaussian"]].apply(
+        lambda c: c.between(0, 1)).all().all()
+
+
+def test_optimal_set_quick(tmp_path):
+    res = optimal_set(tmp_path, quick=True)
+    _exist(res)
+    s = res.tables["summary"]
+    assert len(s) == 2
+    assert (s["dim"] > 0).all()
+    assert (s["max_objective_dev"] < 1e-8).all()
+    assert (s["max_constraint_dev"] < 1e-8).all()
+    assert (s["test_mse_min"] <= s["test_mse_max"]).all()
+
+
+def test_optimal_set_sampling_invariants():
+    # two columns equal up to a constant and a third: a 1-D optimal set
+    rng = np.random.default_rng(3)
+    x = np.array([-1.0, -0.3, 0.4, 1.2, 2.0])
+    A = np.column_stack([x + 1.0, x + 3.0, np.abs(x)])
+    y = 0.8 * x + 0.3 * np.abs(x) + 0.05 * rng.standard_normal(5)
+    opt = lasso_optimal_set(A, y, 0.05)
+    assert opt.dim == 1 and not opt.xi_unique
+    U = hit_and_run(opt, 400, burn_in=50, thin=3, random_state=0)
+    assert U.min() >= 0
+    assert np.abs(U @ opt.G.T - opt.d).max() < 1e-9
+    zE = U * opt.signs
+    xi = opt.intercepts(A, zE)
+    r = zE @ A[:, opt.support].T + xi[:, None] - y
+    obj = 0.5 * (r * r).sum(axis=1) + opt.beta * np.abs(zE).sum(axis=1)
+    assert np.abs(obj - opt.objective).max() < 1e-9 * max(1.0, opt.objective)
+    # samples spread over the chord; the min-norm point has the least norm
+    assert np.ptp(U[:, 0]) > 0
+    u0 = min_norm_point(opt)
+    assert u0 @ u0 <= (U * U).sum(axis=1).min() + 1e-12
+
+
+def test_sgd_trial_chained_epochs_equal_one_run():
+    ds, _ = planted_dataset(60, random_state=1)
+    kw = {"beta": 0.1, "lr": 0.05, "seed": 4, "n_neurons": 8, "epochs": 5}
+    a = sgd_trial(ds.x_train, ds.y_train, ds.x_test, ds.y_test, **kw)
+    b = sgd_trial(ds.x_train, ds.y_train, ds.x_test, ds.y_test, track_test=True,
+                  **kw)
+    np.testing.assert_allclose(a["history"]["objective"], b["history"]["objective"],
+                               rtol=1e-12)
+    assert a["objective"] == pytest.approx(b["objective"], rel=1e-12)
+    assert b["history"]["test_loss"].iloc[-1] == pytest.approx(b["test_loss"])
+
+
+def test_sgd_trial_halves_a_diverging_learning_rate():
+    ds, _ = planted_dataset(80, random_state=2)
+    res = sgd_trial(ds.x_train, ds.y_train, ds.x_test, ds.y_test, beta=0.01,
+                    lr=20.0, seed=0, n_neurons=10, epochs=3, max_halvings=12)
+    assert res["halvings"] >= 1 and res["lr"] < 20.0
+    assert not res["diverged"] and np.isfinite(res["objective"])
+
+
+def test_objective_scaling_matches_4_3():
+    import torch
+
+    ds, _ = planted_dataset(80, random_state=3)
+    beta = 0.05
+    model, info = fit_convex(ds, beta)
+    f = model.predict(ds.x_train[:, None])
+    direct = np.mean((f - ds.y_train) ** 2) + beta * np.abs(model.coef_).sum()
+    assert info["objective"] == pytest.approx(direct, rel=1e-10)
+    res = sgd_trial(ds.x_train, ds.y_train, ds.x_test, ds.y_test, beta=beta,
+                    lr=0.02, seed=0, n_neurons=6, epochs=2)
+    assert res["objective"] >= info["objective"] * (1 - REL)
+    # the network objective of (4.3): mean squared error + beta/2 ||theta_w||^2
+    from tsmirrors.models.sgd import SGDNetRegressor
+
+    m = SGDNetRegressor(n_neurons=6, epochs=2, beta=sum_beta(beta, ds.T),
+                        random_state=0).fit(ds.x_train[:, None], ds.y_train)
+    net = m.net_
+    with torch.no_grad():
+        pen = float(net.alpha.pow(2).sum() + net.weights.pow(2).sum())
+    mse = np.mean((m.predict(ds.x_train[:, None]) - ds.y_train) ** 2)
+    assert paper_objective(m.objective_, ds.T) == pytest.approx(
+        mse + beta / 2 * pen, rel=1e-10)
+
+
+def test_convex_path_matches_direct_fit():
+    ds, _ = planted_dataset(100, random_state=5, independent_test=True)
+    path, bmax = convex_path(ds, [0.3, 0.02, 0.004])
+    for b in (0.02, 0.004):
+        _, info = fit_convex(ds, b)
+        row = path.loc[np.isclose(path["beta"], b)].iloc[0]
+        assert row["objective"] == pytest.approx(info["objective"], rel=1e-8)
+        assert row["test_mse"] == pytest.approx(info["test_loss"], rel=1e-6)
+    assert path.loc[path["beta"] > bmax, "n_neurons"].eq(0).all()
+
+
+def test_price_windows_standardize_on_training_part():
+    idx = pd.date_range("2017-01-01", periods=50, freq="h", tz="UTC")
+    close = pd.Series(np.arange(50, dtype=float) ** 1.5 + 100, index=idx)
+    w = price_windows(close, 10, 2)
+    assert len(w) == 2 and isinstance(w[0], Dataset)
+    raw = close.to_numpy()[21:42]
+    assert w[1].mean == pytest.approx(raw[:11].mean())
+    np.testing.assert_allclose(w[1].y_test * w[1].std + w[1].mean, raw[11:])
+    assert w[1].outside_fraction == 1.0  # a rising series leaves its range
+    with pytest.raises(ValueError, match="windows"):
+        price_windows(close, 20, 2)
+
+
+def test_markdown_table():
+    df = pd.DataFrame({"a": [1, 2], "b": [0.5, np.inf], "c": [True, False]})
+    text = markdown_table(df)
+    assert text.splitlines()[0] == "| a | b | c |"
+    assert "| 2 | inf | no |" in text
+
+
+def test_example_script_runs(tmp_path):
+    script = REPO / "examples" / "fig_e1_optimal_set.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--quick", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "fig_e1_optimal_set.png").is_file()
+    assert (tmp_path / "optimal_set.md").is_file()
