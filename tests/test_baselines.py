@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.utils.estimator_checks import estimator_checks_generator
+from conftest import check_id, sklearn_checks
 
 from tsmirrors.models.baselines import (
     AR1Fit,
@@ -96,19 +96,6 @@ def test_bad_series():
         AR1Regressor().fit(np.ones((5, 1)), np.arange(5.0))
 
 
-def sklearn_checks(estimator):
-    """scikit-learn's estimator checks, without the array API one (unsupported)."""
-    return [
-        (est, check)
-        for est, check in estimator_checks_generator(estimator, mark="xfail")
-        if getattr(check, "func", check).__name__ != "check_array_api_input"
-    ]
-
-
-def check_id(value):
-    if callable(value):
-        return getattr(value, "func", value).__name__
-    return type(value).__name__
 
 
 @pytest.mark.parametrize(

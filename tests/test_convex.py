@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.utils.estimator_checks import estimator_checks_generator
+from conftest import check_id, sklearn_checks
 
 from tsmirrors.models.convex import ConvexNetRegressor
 from tsmirrors.models.sgd import SGDNetRegressor
@@ -32,29 +32,15 @@ def _data(n=14, seed=0, d=1):
     return x, y
 
 
-def _sklearn_checks(*estimators):
-    """scikit-learn's estimator checks, without the array API one (unsupported)."""
-    return [
-        (est, check)
-        for estimator in estimators
-        for est, check in estimator_checks_generator(estimator, mark="xfail")
-        if getattr(check, "func", check).__name__ != "check_array_api_input"
-    ]
-
-
-def _check_id(value):
-    if callable(value):
-        return getattr(value, "func", value).__name__
-    return repr(value)
 
 
 @pytest.mark.parametrize(
     ("estimator", "check"),
-    _sklearn_checks(
+    sklearn_checks(
         ConvexNetRegressor(),
         ConvexNetRegressor(activation="abs", depth=3, n_features=40, random_state=0),
     ),
-    ids=_check_id,
+    ids=check_id,
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import check_id, sklearn_checks
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso
-from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from tsmirrors.models.sgd import SGDNetRegressor
 from tsmirrors.nets import (
@@ -285,19 +285,6 @@ def test_nan_input_is_rejected():
         SGDNetRegressor().fit(X, y)
 
 
-def sklearn_checks(estimator):
-    """scikit-learn's estimator checks, without the array API one (unsupported)."""
-    return [
-        (est, check)
-        for est, check in estimator_checks_generator(estimator, mark="xfail")
-        if getattr(check, "func", check).__name__ != "check_array_api_input"
-    ]
-
-
-def check_id(value):
-    if callable(value):
-        return getattr(value, "func", value).__name__
-    return type(value).__name__
 
 
 @pytest.mark.parametrize(

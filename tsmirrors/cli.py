@@ -260,13 +260,7 @@ def _plot_backtest(path: Path, preds, series, title):
 
 # ---------------------------------------------------------------- commands
 def _cmd_backtest(args) -> int:
-    try:
-        y, label = _load_series(args)
-    except RuntimeError as exc:  # no network and no cache
-        raise RuntimeError(
-            f"{exc}. Use --csv FILE for a local price file, or `tsmirrors demo` "
-            "for an offline run"
-        ) from exc
+    y, label = _load_series(args)  # offline: names --csv and `tsmirrors demo`
     quantiles = _quantiles_for(args.coverage)
     rows, preds, series = _run_backtests(y, args, quantiles, label)
     print()
@@ -347,10 +341,7 @@ def _cmd_forecast(args) -> int:
 
     from .forecasting import ConvexAR, ConvexQuantileAR
 
-    try:
-        y, label = _load_series(args)
-    except RuntimeError as exc:
-        raise RuntimeError(f"{exc}. Use --csv FILE for a local price file") from exc
+    y, label = _load_series(args)
     if args.steps < 1:
         raise ValueError(f"--steps must be >= 1, got {args.steps}")
     train = y.iloc[-args.window :] if args.window else y
@@ -404,10 +395,7 @@ def _cmd_path(args) -> int:
     from .forecasting import make_transform
     from .solvers import lasso_path
 
-    try:
-        y, label = _load_series(args)
-    except RuntimeError as exc:
-        raise RuntimeError(f"{exc}. Use --csv FILE for a local price file") from exc
+    y, label = _load_series(args)
     levels = y.to_numpy()[-args.window :]
     tr = make_transform(args.target).fit(levels)
     z = tr.forward(levels)
