@@ -312,3 +312,37 @@ def test_bad_weights():
         lasso(np.eye(2), [1.0, 2.0], 1.0, weights=[1.0, 0.0])
     with pytest.raises(ValueError, match="one entry per feature"):
         lasso(np.eye(2), [1.0, 2.0], 1.0, weights=[1.0])
+
+
+def _additive_relu(n, seed):
+    """Additive model of 10 2-layer relu dictionaries of integer inputs.
+
+    Built like ``ConvexNetRegressor`` on scikit-learn's estimator checks:
+    every block is a full-rank dictionary, and ``relu(x - t) - relu(t - x) =
+    x - t`` makes the blocks exactly linearly dependent, so that the path has
+    thousands of ties and kinks near interpolation (it used to stop at the
+    iteration limit, or end far from the optimum).
+    """
+    from tsmirrors.features import Library
+
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 1000, size=(n, 10)).astype(float)
+    A = np.hstack([Library(activation="relu").fit_transform(X[:, k])
+                   for k in range(10)])
+    return A, rng.normal(0.0, 40.0, n)
+
+
+def test_degenerate_additive_relu_near_interpolation():
+    A, y = _additive_relu(100, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        res = lasso(A, y, 1.0)
+    assert res.converged
+    assert res.n_iter < 30 * A.shape[0]
+    assert kkt(A, y, res.coef, res.intercept, 1.0) <= 1e-8
+    assert res.duality_gap <= 1e-9 * res.objective
+    A, y = _additive_relu(50, 1)
+    res = lasso(A, y, 1.0)
+    assert res.converged
+    assert kkt(A, y, res.coef, res.intercept, 1.0) <= 1e-8
+    assert res.objective == pytest.approx(cvxpy_lasso(A, y, 1.0), rel=1e-7)

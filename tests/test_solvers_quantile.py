@@ -142,3 +142,35 @@ def test_unsupported_formulation():
         quantile_lasso(op, np.arange(5.0), 1.0, 0.5, formulation="slope")
     with pytest.raises(ValueError, match="formulation must be"):
         quantile_lasso(op, np.arange(5.0), 1.0, 0.5, formulation="sparse")
+
+
+def test_highs_prints_nothing(capfd):
+    """HiGHS's banner and log must not reach stdout/stderr (fd level)."""
+    pytest.importorskip("highspy")
+    from tsmirrors.solvers import _lp
+
+    rng = np.random.default_rng(0)
+    capfd.readouterr()
+    _lp._BANNER_SILENCED = False  # take the first-construction path again
+    quantile_lasso(rng.random((20, 5)), rng.random(20), 0.1, 0.5)
+    _lp.new_highs()
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_highs_banner_silent_in_fresh_process():
+    """The C++ banner is printed once per process: check a fresh one."""
+    pytest.importorskip("highspy")
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from tsmirrors.solvers import quantile_lasso\n"
+        "rng = np.random.default_rng(0)\n"
+        "quantile_lasso(rng.random((20, 5)), rng.random(20), 0.1, 0.5)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == b""

@@ -13,6 +13,7 @@ uses.
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
 from ._cholesky import ActiveCholesky
 
@@ -111,6 +112,23 @@ class DesignBackend:
     def correlations(self, z: np.ndarray) -> np.ndarray:
         return self.problem.correlations(z)
 
+    def span_data(self, S: np.ndarray, cand: np.ndarray, rows=None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """``A_c[:, S]^T A_c[:, cand]`` and the squared norms of ``cand``.
+
+        ``rows``, when given, are the cached rows ``A_c^T a_j`` of ``S``.
+        """
+        p = self.problem
+        cols = p.design.columns(cand)
+        if p.fit_intercept:
+            cols = cols - cols.mean(axis=0)
+        if rows is not None:
+            return rows[:, cand], np.einsum("ij,ij->j", cols, cols)
+        act = p.design.columns(S)
+        if p.fit_intercept:
+            act = act - act.mean(axis=0)
+        return act.T @ cols, np.einsum("ij,ij->j", cols, cols)
+
     def direction(self, S: np.ndarray, w: np.ndarray) -> np.ndarray:
         p = self.problem
         return p.design.rmatvec(p.centered(p.design.matvec_subset(S, w)))
@@ -133,6 +151,10 @@ class GramBackend:
     def correlations(self, z: np.ndarray) -> np.ndarray:
         idx = np.flatnonzero(z)
         return self.c0 - self.G[:, idx] @ z[idx]
+
+    def span_data(self, S: np.ndarray, cand: np.ndarray, rows=None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        return self.G[np.ix_(S, cand)], self.G[cand, cand]
 
     def direction(self, S: np.ndarray, w: np.ndarray) -> np.ndarray:
         return w @ self.G[S]
@@ -189,6 +211,7 @@ class Homotopy:
         if not self.chol.add(g_row, g_diag):
             self.skipped[j] = True
             self._block(j, True)
+            self._block_tied_in_span()
             return False
         if self.K is not None:
             if s == self.K.shape[0]:
@@ -230,6 +253,40 @@ class Homotopy:
                 self._block(int(k), True)
         else:
             self._block(j, False)
+
+    def _block_tied_in_span(self, max_cand: int = 64) -> None:
+        """Refuse, in one go, every tied column in the span of the active set.
+
+        A column in the span of the active columns has correlation
+        ``v^T c_S = beta v^T s``: once tied with the active set it stays tied
+        along the segment, its step length is ``0 / 0`` (rounding noise), and
+        the homotopy would pick and refuse such columns one zero-length step
+        at a time. With many exact linear dependencies (e.g. ``relu(x - t) -
+        relu(t - x) = x - t`` in every 2-layer block of an additive model)
+        that is thousands of steps. The tied candidates are few: their
+        distances to the span are computed together and the degenerate ones
+        are refused now (until the next drop, as for a single refusal).
+        """
+        s = self.n_active
+        if not s:
+            return
+        beta = self.beta
+        tie_tol = 1e-8 * max(beta, _RESOLUTION * self.beta_max)
+        cand = np.flatnonzero((np.abs(self.c) >= beta - tie_tol) & ~self.blocked)
+        if not cand.size:
+            return
+        if cand.size > max_cand:
+            gap = beta - np.abs(self.c[cand])
+            cand = cand[np.argpartition(gap, max_cand - 1)[:max_cand]]
+        rows = None if self.K is None else self.K[:s]
+        kb, diag = self.backend.span_data(self.active, cand, rows)
+        ell = solve_triangular(self.chol.L, kb, lower=True, check_finite=False)
+        d2 = diag - np.einsum("ij,ij->j", ell, ell)
+        bad = cand[~(d2 > self.chol.rtol * diag)]
+        if bad.size:
+            self.skipped[bad] = True
+            self.blocked[bad] = True
+            self.block_penalty[bad] = -np.inf
 
     def _block(self, j: int, flag: bool) -> None:
         self.blocked[j] = flag

@@ -22,6 +22,10 @@ and through :func:`scipy.optimize.linprog` otherwise.
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +77,53 @@ def _highspy():
     return highspy
 
 
+# HiGHS's C++ constructor writes its banner ("Running HiGHS ...",
+# "Includes third-party software components ...") straight to the process's
+# file descriptor 1, once per process, before any option can be set. The
+# first construction therefore runs with fd 1 pointed at the null device.
+_BANNER_LOCK = threading.Lock()
+_BANNER_SILENCED = False
+
+
+@contextmanager
+def _fd_stdout_silenced():
+    try:
+        sys.stdout.flush()
+    except Exception:  # pragma: no cover - closed or odd stdout
+        pass
+    try:
+        saved = os.dup(1)
+    except OSError:  # pragma: no cover - no fd 1 at all
+        yield
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+        finally:
+            os.close(devnull)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def new_highs(hs=None):
+    """A silent ``highspy.Highs`` (no banner, no log)."""
+    global _BANNER_SILENCED
+    hs = hs or _highspy()
+    if _BANNER_SILENCED:
+        h = hs.Highs()
+    else:
+        with _BANNER_LOCK:
+            with _fd_stdout_silenced():
+                h = hs.Highs()
+            _BANNER_SILENCED = True
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    return h
+
+
 class HighsSession:
     """A HiGHS model kept alive so that a cost change re-solves from the basis."""
 
@@ -80,8 +131,7 @@ class HighsSession:
         hs = _highspy()
         self.hs = hs
         self.lp = lp
-        h = hs.Highs()
-        h.setOptionValue("output_flag", False)
+        h = new_highs(hs)
         for key, value in (options or {}).items():
             h.setOptionValue(key, value)
         model = hs.HighsLp()
