@@ -280,3 +280,21 @@ def test_batched_one_step_forecasts_equal_predict(target):
     np.testing.assert_allclose(batch, one, rtol=1e-13)
     with pytest.raises(ValueError, match="windows must have shape"):
         model.predict_one_step(windows[:, :1])
+
+
+def test_conformal_calibration_repairs_an_overfit_interval():
+    """With almost no penalty the quantile fits hug the training data and the
+    raw interval under-covers badly; calibration restores nominal coverage."""
+    y = make_planted(3000, n_neurons=5, sigma2=1.0, random_state=7).series
+    values = y.to_numpy()
+    X, truth = values[999:2999, None], values[1000:3000]
+    coverage = {}
+    for calibration in (None, "conformal"):
+        model = ConvexQuantileAR(quantiles=(0.05, 0.95), target="level", beta=1e-6,
+                                 calibration=calibration, calibration_size=200,
+                                 normalize=False).fit(y.iloc[:600])
+        lo = model.models_[1, 0].predict(X) + model.shifts_[0, 0]
+        hi = model.models_[1, 1].predict(X) + model.shifts_[0, 1]
+        coverage[calibration] = np.mean((truth >= lo) & (truth <= hi))
+    assert coverage[None] < 0.6
+    assert abs(coverage["conformal"] - 0.90) <= 0.03
