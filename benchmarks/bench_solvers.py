@@ -218,7 +218,8 @@ def bench_quantile(T, T_long, tau=0.9):
         t, res = timed(
             functools.partial(_fit_operator_quantile, x, name, y, beta, tau))
         print(f"{name:5s} beta={beta:.4g} neurons={res.n_active} time={t:.1f}s "
-              f"gap={res.kkt_residual:.1e} converged={res.converged}")
+              f"gap={res.kkt_residual:.1e} converged={res.converged} "
+              f"[{res.message}]")
 
 
 def bench_sampled(T, n_features=1000):

@@ -174,3 +174,31 @@ def test_highs_banner_silent_in_fresh_process():
                          timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stdout == b""
+
+
+@pytest.mark.parametrize("name", ["relu", "abs", "leaky_relu"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("tau", [0.2, 0.9])
+def test_working_set_matches_direct_lp(name, fit_intercept, tau):
+    # The working-set path (column generation over knots) is forced on a
+    # moderate problem and must reach the direct slope LP's optimum.
+    x, y = series(1200, 7)
+    op = TwoLayerOperator.from_inputs(x, name)
+    beta = 0.005 * quantile_beta_max(op, y, tau, fit_intercept=fit_intercept)
+    direct = quantile_lasso(op, y, beta, tau, fit_intercept=fit_intercept,
+                            _working_set_threshold=10**12)
+    ws = quantile_lasso(op, y, beta, tau, fit_intercept=fit_intercept,
+                        _working_set_threshold=0)
+    assert "working-set" in ws.message and "working-set" not in direct.message
+    assert ws.converged and ws.kkt_residual <= 1e-9
+    assert ws.objective == pytest.approx(direct.objective, rel=1e-9)
+    D = op.toarray()
+    assert objective(D, y, ws.coef, ws.intercept, beta, tau) == pytest.approx(
+        ws.objective, rel=1e-12)
+    # a warm start on the working-set path also stays exact
+    again = quantile_lasso(op, y, 0.7 * beta, tau, fit_intercept=fit_intercept,
+                           warm_start=ws, _working_set_threshold=0)
+    ref = quantile_lasso(op, y, 0.7 * beta, tau, fit_intercept=fit_intercept,
+                         _working_set_threshold=10**12)
+    assert again.converged
+    assert again.objective == pytest.approx(ref.objective, rel=1e-9)

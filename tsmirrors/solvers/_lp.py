@@ -385,3 +385,210 @@ def split_solution(lp: LinearProgram, x: np.ndarray) -> tuple[np.ndarray, float]
     if lp.formulation == "slope":
         return z, float(x[lp.intercept_index] - lp.anchor_values @ z)
     return z, float(x[lp.intercept_index])
+
+
+def _highs_model(hs, cost, matrix, rhs, lower, upper):
+    model = hs.HighsLp()
+    n = cost.size
+    m = rhs.size
+    inf = hs.kHighsInf
+    model.num_col_ = n
+    model.num_row_ = m
+    model.col_cost_ = np.asarray(cost, dtype=float)
+    model.col_lower_ = np.where(np.isinf(lower), -inf, lower)
+    model.col_upper_ = np.where(np.isinf(upper), inf, upper)
+    model.row_lower_ = rhs
+    model.row_upper_ = rhs
+    mat = sp.csc_array(matrix)
+    model.a_matrix_.format_ = hs.MatrixFormat.kColwise
+    model.a_matrix_.start_ = mat.indptr.astype(np.int32)
+    model.a_matrix_.index_ = mat.indices.astype(np.int32)
+    model.a_matrix_.value_ = mat.data
+    model.a_matrix_.num_col_ = n
+    model.a_matrix_.num_row_ = m
+    return model
+
+
+def _compressed_slope_lp(x, y, t, d, act, cost_z, tau, fit_intercept):
+    """Slope-change LP whose grid is only the knots ``t`` (a working set).
+
+    Between consecutive knots the fit is affine, so each data row reads
+    ``F_ref + (x_i - ref) s_seg + u+_i - u-_i = y_i`` and the LP has
+    ``O(N + |t|)`` nonzeros with only ``O(|t|)`` structural columns.
+    Returns ``(cost, matrix, rhs, lower, upper, offsets)``.
+    """
+    kappa = act.a_plus - act.a_minus
+    n = x.size
+    q = t.size
+    b = np.unique(t)
+    B = b.size
+    knot_pos = np.searchsorted(b, t)
+    seg = np.searchsorted(b, x, side="right")  # 0..B
+    ref_F = np.maximum(seg - 1, 0)
+    ref_x = b[ref_F]
+    left_slope = np.where(d > 0, act.a_minus, -act.a_plus)
+    off_F, off_s = 0, B
+    off_zp = off_s + B + 1
+    off_zm = off_zp + q
+    off_up = off_zm + q
+    off_um = off_up + n
+    n_var = off_um + n
+    rows, cols, vals = [], [], []
+    r = 0
+    # continuity: F_j - F_{j-1} - (b_j - b_{j-1}) s_j = 0, j = 1..B-1
+    j = np.arange(1, B)
+    rows += [r + j - 1] * 3
+    cols += [off_F + j, off_F + j - 1, off_s + j]
+    vals += [np.ones(j.size), -np.ones(j.size), -(b[j] - b[j - 1])]
+    r += B - 1
+    # slope jumps: s_j - s_{j-1} - kappa sum_{t_k = b_{j-1}} z_k = 0, j = 1..B
+    j = np.arange(1, B + 1)
+    rows += [r + j - 1, r + j - 1]
+    cols += [off_s + j, off_s + j - 1]
+    vals += [np.ones(B), -np.ones(B)]
+    k = np.arange(q)
+    rows += [r + knot_pos, r + knot_pos]
+    cols += [off_zp + k, off_zm + k]
+    vals += [np.full(q, -kappa), np.full(q, kappa)]
+    r += B
+    # left slope: s_0 - sum_k l_k z_k = 0
+    rows += [np.array([r]), np.full(q, r), np.full(q, r)]
+    cols += [np.array([off_s]), off_zp + k, off_zm + k]
+    vals += [np.array([1.0]), -left_slope, left_slope]
+    r += 1
+    anchor = act(d * (b[0] - t))
+    if not fit_intercept:
+        nz = np.flatnonzero(anchor)
+        rows += [np.array([r]), np.full(nz.size, r), np.full(nz.size, r)]
+        cols += [np.array([off_F]), off_zp + nz, off_zm + nz]
+        vals += [np.array([1.0]), -anchor[nz], anchor[nz]]
+        r += 1
+    n_aux = r
+    i = np.arange(n)
+    rows += [r + i, r + i, r + i, r + i]
+    cols += [off_F + ref_F, off_s + seg, off_up + i, off_um + i]
+    vals += [np.ones(n), x - ref_x, np.ones(n), -np.ones(n)]
+    r += n
+    matrix = _assemble(rows, cols, vals, (r, n_var))
+    rhs = np.concatenate([np.zeros(n_aux), np.asarray(y, dtype=float)])
+    cost = np.zeros(n_var)
+    cost[off_zp:off_zm] = cost_z
+    cost[off_zm:off_up] = cost_z
+    cost[off_up:off_um] = tau
+    cost[off_um:] = 1.0 - tau
+    lower = np.zeros(n_var)
+    lower[:off_zp] = -np.inf
+    upper = np.full(n_var, np.inf)
+    return cost, matrix, rhs, lower, upper, (off_F, off_zp, off_zm, n_aux, anchor, b)
+
+
+def solve_slope_working_set(op, y, cost_z, tau, fit_intercept, initial, *,
+                            batch: int = 500, max_rounds: int = 100,
+                            price_tol: float = 1e-9, options: dict | None = None):
+    """Exact quantile Lasso of a continuous 2-layer operator by column generation.
+
+    The slope-change LP is solved with only the knots ``initial`` allowed to
+    carry coefficients (:func:`_compressed_slope_lp`); the data-row duals
+    ``g`` then price every knot, ``|A^T g|_k <= cost_k`` (one ``rmatvec``),
+    and the most violated knots (at most ``batch``) join the set before the
+    next solve. When none violates, ``g`` with the restricted solution
+    satisfies the optimality conditions of the full problem, so the solution
+    is exact. Returns ``(z, xi, g, ok, status, iterations)``.
+    """
+    hs = _highspy()
+    act = op.activation
+    x = op._xc
+    t_all = op._tc
+    d_all = op.directions.astype(float)
+    p = t_all.size
+    active = np.zeros(p, dtype=bool)
+    active[np.asarray(initial, dtype=np.int64)] = True
+    total_iter = 0
+    status_str = "working-set round limit"
+    ok = False
+    z = np.zeros(p)
+    xi = 0.0
+    g = np.zeros(x.size)
+    ok_status = hs.HighsModelStatus.kOptimal
+    prev = None
+    for _ in range(max_rounds):
+        ws = np.flatnonzero(active)
+        cost, matrix, rhs, lower, upper, meta = _compressed_slope_lp(
+            x, y, t_all[ws], d_all[ws], act, cost_z[ws], tau, fit_intercept)
+        off_F, off_zp, off_zm, n_aux, anchor, b = meta
+        h = new_highs(hs)
+        for key, value in (options or {}).items():
+            h.setOptionValue(key, value)
+        h.passModel(_highs_model(hs, cost, matrix, rhs, lower, upper))
+        if prev is not None:
+            try:
+                _map_basis(hs, h, prev, ws, b, x.size, fit_intercept)
+            except Exception:  # pragma: no cover - a cold start is still exact
+                pass
+        h.run()
+        info = h.getInfo()
+        basis = h.getBasis()
+        prev = (np.asarray([int(v) for v in basis.col_status]),
+                np.asarray([int(v) for v in basis.row_status]), ws, b)
+        total_iter += int(max(info.simplex_iteration_count, 0)
+                          + max(info.ipm_iteration_count, 0))
+        status = h.getModelStatus()
+        status_str = h.modelStatusToString(status)
+        if status != ok_status:
+            ok = False
+            break
+        sol = h.getSolution()
+        xv = np.asarray(sol.col_value, dtype=float)
+        g = np.asarray(sol.row_dual, dtype=float)[n_aux:]
+        zw = xv[off_zp:off_zm] - xv[off_zm:off_zm + ws.size]
+        z = np.zeros(p)
+        z[ws] = zw
+        xi = float(xv[off_F] - anchor @ zw) if fit_intercept else 0.0
+        c = np.abs(op.rmatvec(g))
+        excess = c - cost_z * (1.0 + price_tol)
+        viol = (excess > price_tol) & ~active
+        if not viol.any():
+            ok = True
+            break
+        cand = np.flatnonzero(viol)
+        if cand.size > batch:
+            cand = cand[np.argpartition(-excess[cand], batch)[:batch]]
+        active[cand] = True
+    return z, xi, g, ok, status_str, total_iter
+
+
+def _map_basis(hs, h, prev, ws, b, n, fit_intercept):
+    """Carry the previous round's basis into the LP with more knots."""
+    col_old, row_old, ws_old, b_old = prev
+    B0, B = b_old.size, b.size
+    q0, q = ws_old.size, ws.size
+    BASIC = int(hs.HighsBasisStatus.kBasic)
+    LOWER = int(hs.HighsBasisStatus.kLower)
+    pos = np.searchsorted(b, b_old)
+    # columns: F (B), s (B+1), z+ (q), z- (q), u+ (n), u- (n)
+    col = np.full(B + B + 1 + 2 * q + 2 * n, LOWER)
+    col[:B] = BASIC
+    col[pos] = col_old[:B0]
+    col[B:2 * B + 1] = BASIC
+    s_old = col_old[B0:2 * B0 + 1]
+    first_sub = np.concatenate([[0], pos + 1])
+    col[B + first_sub] = s_old
+    kz = np.searchsorted(ws, ws_old)
+    o0, o = 2 * B0 + 1, 2 * B + 1
+    col[o + kz] = col_old[o0:o0 + q0]
+    col[o + q + kz] = col_old[o0 + q0:o0 + 2 * q0]
+    col[o + 2 * q:] = col_old[o0 + 2 * q0:]
+    # rows: continuity (B-1), slopes (B), left, [anchor], data (n)
+    n_extra = 1 if fit_intercept else 2
+    row = np.full((B - 1) + B + n_extra + n, LOWER)
+    if B0 > 1:
+        row[pos[1:] - 1] = row_old[:B0 - 1]
+    row[(B - 1) + pos] = row_old[B0 - 1:2 * B0 - 1]
+    row[2 * B - 1:] = row_old[2 * B0 - 1:]
+    if int((col == BASIC).sum() + (row == BASIC).sum()) != row.size:
+        return
+    basis = hs.HighsBasis()
+    basis.col_status = [hs.HighsBasisStatus(int(v)) for v in col]
+    basis.row_status = [hs.HighsBasisStatus(int(v)) for v in row]
+    basis.valid = True
+    h.setBasis(basis)

@@ -5,7 +5,11 @@ models the tau-quantile (about a fraction ``tau`` of the points lies below
 it), as in :class:`sklearn.linear_model.QuantileRegressor`. The problem is a
 linear program solved by HiGHS; for a :class:`TwoLayerOperator` with a
 continuous activation the LP is written over slope changes with ``O(N + p)``
-nonzeros (see :mod:`tsmirrors.solvers._lp`).
+nonzeros (see :mod:`tsmirrors.solvers._lp`). Above ``N + p > 20,000`` that
+LP is solved by an exact working-set scheme (column generation over the
+knots, priced with ``|A^T g| <= beta w`` through one ``rmatvec`` per round,
+each round re-solved from the previous basis); the certificate is computed on
+the full problem as before.
 """
 
 from __future__ import annotations
@@ -19,7 +23,13 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._validation import check_nonnegative, check_quantile
 from ._design import check_problem
-from ._lp import build_quantile_lp, solve_lp, split_solution
+from ._lp import (
+    _highspy,
+    build_quantile_lp,
+    solve_lp,
+    solve_slope_working_set,
+    split_solution,
+)
 from ._result import SolverResult
 from .datafits import pinball_loss
 from .penalties import check_weights
@@ -80,26 +90,42 @@ def _result_from_lp(design, y, lp, sol, cost_z, beta, tau, fit_intercept, tol,
     else:
         z, xi = split_solution(lp, sol.x)
     duals = sol.row_duals[lp.data_rows]
+    return _result(design, y, z, xi, duals, sol.ok, sol.status, sol.iterations,
+                   lp.formulation, cost_z, beta, tau, fit_intercept, tol, state)
+
+
+def _result(design, y, z, xi, duals, ok, status, iterations, formulation, cost_z,
+            beta, tau, fit_intercept, tol, state) -> SolverResult:
     primal, gap, rel = _certificate(design, y, z, xi, cost_z, tau, duals, fit_intercept)
-    converged = bool(sol.ok and rel <= tol)
+    converged = bool(ok and rel <= tol)
     if not converged:
         warnings.warn(
-            f"quantile_lasso did not certify optimality (HiGHS status: {sol.status}); "
+            f"quantile_lasso did not certify optimality (HiGHS status: {status}); "
             f"relative duality gap {rel:.3e} at beta={beta}, tau={tau}",
-            ConvergenceWarning, stacklevel=3,
+            ConvergenceWarning, stacklevel=4,
         )
     active = np.flatnonzero(z)
     return SolverResult(
         coef=z, intercept=xi, objective=primal, duality_gap=gap, kkt_residual=rel,
-        n_iter=sol.iterations, converged=converged, active_set=active, beta=beta,
+        n_iter=iterations, converged=converged, active_set=active, beta=beta,
         datafit="quantile", tau=tau,
-        message=f"HiGHS {sol.status} ({lp.formulation} formulation)", state=state,
+        message=f"HiGHS {status} ({formulation} formulation)", state=state,
     )
+
+
+def _slope_operator(design):
+    from ..features.operators import TwoLayerOperator
+
+    op = getattr(design, "op", None)
+    if isinstance(op, TwoLayerOperator) and op.is_continuous:
+        return op
+    return None
 
 
 def quantile_lasso(A, y, beta: float, tau: float = 0.5, *, weights=None,
                    fit_intercept: bool = True, warm_start=None, tol: float = 1e-7,
-                   formulation: str = "auto", backend: str = "auto") -> SolverResult:
+                   formulation: str = "auto", backend: str = "auto",
+                   _working_set_threshold: int = 20_000) -> SolverResult:
     """Quantile Lasso with an unpenalized intercept, as an exact linear program.
 
     Solves ``min_{z, xi} sum_i L_tau(y_i - (A z)_i - xi) + beta sum_j w_j |z_j|``.
@@ -155,8 +181,8 @@ def quantile_lasso(A, y, beta: float, tau: float = 0.5, *, weights=None,
     session = None
     lp = None
     state = getattr(warm_start, "state", None)
-    if isinstance(state, _QuantileState) and state.matches(A, y, fit_intercept,
-                                                            formulation):
+    if (isinstance(state, _QuantileState) and state.lp is not None
+            and state.matches(A, y, fit_intercept, formulation)):
         session, lp = state.session, state.lp
         idx = np.concatenate([lp.z_plus, lp.z_minus, lp.u_plus, lp.u_minus])
         values = np.concatenate([cost_z, cost_z, np.full(lp.u_plus.size, tau),
@@ -165,12 +191,56 @@ def quantile_lasso(A, y, beta: float, tau: float = 0.5, *, weights=None,
             session.set_costs(idx, values)
         else:
             lp.cost[idx] = values
+    n, p = design.shape
+    if (lp is None and backend != "scipy" and _highspy() is not None
+            and n + p > _working_set_threshold and formulation != "dense"
+            and _slope_operator(design) is not None):
+        # Large slope-change LP: column generation over the knots (exact;
+        # see solve_slope_working_set), started from a coarse grid of knots,
+        # the largest correlations with the intercept-only dual point and
+        # the support of a warm start.
+        op = _slope_operator(design)
+        initial = _initial_working_set(design, y, cost_z, tau, fit_intercept,
+                                       warm_start)
+        z, xi, g, ok, status, iters = solve_slope_working_set(
+            op, y, cost_z, tau, fit_intercept, initial, options=_WS_OPTIONS)
+        state = _QuantileState(A, y, fit_intercept, formulation, None, None)
+        return _result(design, y, z, xi, g, ok, status, iters, "slope working-set",
+                       cost_z, beta, tau, fit_intercept, tol, state)
     if lp is None:
         lp = build_quantile_lp(design, y, cost_z, tau, fit_intercept, formulation)
     sol, session = solve_lp(lp, backend, session)
     state = _QuantileState(A, y, fit_intercept, formulation, lp, session)
     return _result_from_lp(design, y, lp, sol, cost_z, beta, tau, fit_intercept, tol,
                            state)
+
+
+def _initial_working_set(design, y, cost_z, tau, fit_intercept, warm_start,
+                         n_grid: int | None = None,
+                         n_corr: int | None = None) -> np.ndarray:
+    """Knots that start the working set of a large slope-change LP."""
+    p = design.n_features
+    size = min(_WS_INITIAL_MAX, max(50, p // 50))
+    n_grid = size if n_grid is None else n_grid
+    n_corr = size if n_corr is None else n_corr
+    parts = [np.unique(np.linspace(0, p - 1, min(n_grid, p)).astype(np.int64))]
+    xi = float(np.quantile(y, tau)) if fit_intercept else 0.0
+    g = np.where(y - xi > 0, tau, tau - 1.0)
+    score = np.abs(design.rmatvec(g)) / np.maximum(cost_z, 1e-300)
+    k = min(n_corr, p)
+    parts.append(np.argpartition(-score, k - 1)[:k])
+    coef = getattr(warm_start, "coef", None)
+    if coef is not None and np.shape(coef) == (p,):
+        parts.append(np.flatnonzero(coef))
+    return np.unique(np.concatenate(parts))
+
+
+# HiGHS options of the working-set solves: presolve off (the compressed LP is
+# already lean and each round re-solves from the previous basis) and tighter
+# tolerances, so that the certificate matches the direct LP's.
+_WS_OPTIONS: dict = {"presolve": "off", "primal_feasibility_tolerance": 1e-9,
+                     "dual_feasibility_tolerance": 1e-9}
+_WS_INITIAL_MAX = 1000
 
 
 class _QuantileState:
