@@ -214,9 +214,7 @@ def _plot_backtest(path: Path, preds, series, title):
 
     fig, ax = plt.subplots(figsize=(11, 4.5))
     last = preds["timestamp"].max()
-    shown = preds[preds["timestamp"] >= preds["timestamp"].min()]
-    n_show = min(500, shown["timestamp"].nunique())
-    stamps = sorted(shown["timestamp"].unique())[-n_show:]
+    stamps = sorted(preds["timestamp"].unique())[-500:]  # the last 500 forecasts
     first = stamps[0]
     hist = series[(series.index >= first) & (series.index <= last)]
     ax.plot(hist.index, hist.to_numpy(), color="0.2", lw=1.0, label="price")

@@ -51,7 +51,6 @@ class BaseForecaster(BaseEstimator):
 
     #: lags of the model (overridden by estimators with a ``lags`` parameter)
     _lags = 1
-    _point_name = "y_pred"
 
     # ------------------------------------------------------------ helpers
     def _n_lags(self) -> int:

@@ -287,9 +287,7 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
         libs = self._make_libraries(X)
         design = self._design(libs, X)
         scale = penalty_factor(self.architecture)
-        fit_intercept = (
-            libs[0].fit_intercept_ if hasattr(libs[0], "fit_intercept_") else True
-        )
+        fit_intercept = libs[0].fit_intercept_  # False for sign and threshold
         if self.loss == "squared":
             kw = {} if self.tol is None else {"tol": self.tol}
             result = lasso(design, y, scale * beta, fit_intercept=fit_intercept, **kw)
