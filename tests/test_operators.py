@@ -59,6 +59,49 @@ def test_products_match_dense(name, layout):
     lin = op.aslinearoperator()
     assert isinstance(lin, LinearOperator) and isinstance(op, LinearOperator)
     np.testing.assert_allclose(lin.matmat(np.eye(p)[:, :3]), D[:, :3], atol=1e-12)
+    for k in idx[:3]:
+        for centre in (True, False):
+            col = D[:, k] - D[:, k].mean() if centre else D[:, k]
+            g, sq = op.gram_vector(int(k), centre=centre)
+            np.testing.assert_allclose(g, D.T @ col, atol=1e-11)
+            assert sq == pytest.approx(col @ col, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@pytest.mark.parametrize("layout", ["random", "from_inputs"])
+def test_redundant_columns_are_copies_or_constant(name, layout):
+    """Every column flagged is a copy of an earlier column or (centred) zero.
+
+    The flags must be safe (a Lasso never needs a flagged column); they also
+    catch every repeated knot and the flat branches beyond the data.
+    """
+    if layout == "random":
+        op, x, t, d = _random_operator(name, 2)
+        op = TwoLayerOperator(x, name, np.concatenate([t, t[:4]]),
+                              np.concatenate([d, d[:4]]))
+        t, d = op.knots, op.directions.astype(float)
+    else:
+        x = np.round(np.random.default_rng(3).normal(size=41), 1)
+        op = TwoLayerOperator.from_inputs(x, name)
+        t, d = op.knots, op.directions.astype(float)
+    D = _dense(name, x, t, d)
+    for centre in (True, False):
+        mask = op.redundant_columns(centre)
+        Dc = D - D.mean(axis=0) if centre else D
+        for j in np.flatnonzero(mask):
+            copy = any(np.array_equal(D[:, k], D[:, j]) for k in range(j))
+            assert copy or np.allclose(Dc[:, j], 0.0, atol=1e-13), (j, centre)
+        pairs = {}
+        for j in range(D.shape[1]):
+            key = (t[j], d[j])
+            if key in pairs:
+                assert mask[j], (j, "repeated knot not flagged")
+            pairs.setdefault(key, j)
+    # relu(t - x) below every input and relu(x - t) above are zero columns;
+    # relu(x - t) below every input is affine, needed
+    op = TwoLayerOperator(x, "relu", [x.min() - 1.0, x.max() + 1.0, x.min() - 1.0],
+                          [-1.0, 1.0, 1.0])
+    assert op.redundant_columns(False).tolist() == [True, True, False]
 
 
 def test_value_at_zero_argument_is_b_plus():

@@ -346,3 +346,31 @@ def test_degenerate_additive_relu_near_interpolation():
     assert res.converged
     assert kkt(A, y, res.coef, res.intercept, 1.0) <= 1e-8
     assert res.objective == pytest.approx(cvxpy_lasso(A, y, 1.0), rel=1e-7)
+
+
+def test_active_cholesky_updates_match_numpy():
+    """Incremental Cholesky: adds, removals and solves against numpy."""
+    from tsmirrors.solvers._cholesky import ActiveCholesky
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(60, 40))
+    G = X.T @ X
+    chol = ActiveCholesky(capacity=2)  # forces the factor to grow
+    active = []
+    for j in range(25):
+        assert chol.add(G[active, j], G[j, j])
+        active.append(j)
+    for pos in (0, 7, 22, 3):
+        chol.remove(pos)
+        del active[pos]
+    GS = G[np.ix_(active, active)]
+    np.testing.assert_allclose(chol.L @ chol.L.T, GS, rtol=1e-12, atol=1e-10)
+    b = rng.normal(size=len(active))
+    np.testing.assert_allclose(chol.solve(b), np.linalg.solve(GS, b), rtol=1e-10)
+    # a column in the span of the active ones is refused, and nothing changes
+    v = rng.normal(size=len(active))
+    col = X[:, active] @ v
+    L_before = chol.L.copy()
+    assert not chol.add(X[:, active].T @ col, col @ col)
+    assert not chol.add(np.zeros(len(active)), 0.0)
+    np.testing.assert_array_equal(chol.L, L_before)

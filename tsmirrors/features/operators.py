@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
+from .. import _kernels
 from .._validation import check_finite_array
 from .activations import Activation, get_activation
 
@@ -44,7 +45,6 @@ class _DirectionGroup:
         members: np.ndarray,
         knots: np.ndarray,
         x_sorted: np.ndarray,
-        x: np.ndarray,
     ):
         self.direction = direction
         self.member_idx = members  # column indices of this group
@@ -58,10 +58,6 @@ class _DirectionGroup:
         # below (d=-1) each knot; those inputs sit on the other branch.
         side = "left" if direction > 0 else "right"
         self.input_split = np.searchsorted(x_sorted, self.knots, side=side)
-        # For A v: how many sorted knots lie at or below (d=+1) or strictly
-        # below (d=-1) each input.
-        side = "right" if direction > 0 else "left"
-        self.knot_split = np.searchsorted(self.knots_sorted, x, side=side)
 
 
 class TwoLayerOperator(LinearOperator):
@@ -147,13 +143,16 @@ class TwoLayerOperator(LinearOperator):
         self._x_sorted = xc[self._order]
         self._groups = [
             _DirectionGroup(
-                d, np.flatnonzero(self.directions == d), tc, self._x_sorted, xc
+                d, np.flatnonzero(self.directions == d), tc, self._x_sorted
             )
             for d in (1, -1)
             if np.any(self.directions == d)
         ]
         self._moments: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._split: np.ndarray | None = None
+        # Per column: how many sorted inputs lie on the "low" side of its knot.
+        self._split = np.empty(self.shape[1], dtype=np.intp)
+        for g in self._groups:
+            self._split[g.members] = g.input_split
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -203,111 +202,94 @@ class TwoLayerOperator(LinearOperator):
         return a.a_plus, a.a_minus, a.b_plus, a.b_minus
 
     def _rmatvec(self, r):
-        r = np.asarray(r, dtype=np.float64).reshape(-1)
-        a_p, a_m, b_p, b_m = self._coefficients()
-        rs = r[self._order]
-        p0 = _prefix(rs)
-        p1 = _prefix(rs * self._x_sorted) if (a_p or a_m) else None
+        r = np.ascontiguousarray(r, dtype=np.float64).reshape(-1)
         out = np.empty(self.shape[1])
-        for g in self._groups:
-            k = g.input_split
-            t = g.knots
-            low0 = p0[k]
-            high0 = p0[-1] - low0
-            if g.direction > 0:
-                # x >= t: plus branch of sigma(x - t); x < t: minus branch.
-                val = b_p * high0 + b_m * low0
-                if p1 is not None:
-                    low1 = p1[k]
-                    high1 = p1[-1] - low1
-                    if a_p:
-                        val += a_p * (high1 - t * high0)
-                    if a_m:
-                        val += a_m * (low1 - t * low0)
-            else:
-                # x <= t: plus branch of sigma(t - x); x > t: minus branch.
-                val = b_p * low0 + b_m * high0
-                if p1 is not None:
-                    low1 = p1[k]
-                    high1 = p1[-1] - low1
-                    if a_p:
-                        val += a_p * (t * low0 - low1)
-                    if a_m:
-                        val += a_m * (t * high0 - high1)
-            out[g.members] = val
+        _kernels.rmatvec(r, self._order, self._x_sorted, self._tc, self.directions,
+                         self._split, *self._coefficients(), out)
         return out
 
     def _matvec(self, v):
         v = np.asarray(v, dtype=np.float64).reshape(-1)
-        a_p, a_m, b_p, b_m = self._coefficients()
-        x = self._xc
         out = np.zeros(self.shape[0])
+        coefs = self._coefficients()
         for g in self._groups:
-            vs = v[g.members][g.knot_order]
-            q0 = _prefix(vs)
-            q1 = _prefix(vs * g.knots_sorted) if (a_p or a_m) else None
-            j = g.knot_split
-            low0 = q0[j]
-            high0 = q0[-1] - low0
-            if g.direction > 0:
-                # knots t <= x are on the plus branch of sigma(x - t).
-                out += b_p * low0 + b_m * high0
-                if q1 is not None:
-                    low1 = q1[j]
-                    high1 = q1[-1] - low1
-                    if a_p:
-                        out += a_p * (x * low0 - low1)
-                    if a_m:
-                        out += a_m * (x * high0 - high1)
-            else:
-                # knots t >= x are on the plus branch of sigma(t - x).
-                out += b_p * high0 + b_m * low0
-                if q1 is not None:
-                    low1 = q1[j]
-                    high1 = q1[-1] - low1
-                    if a_p:
-                        out += a_p * (high1 - x * high0)
-                    if a_m:
-                        out += a_m * (low1 - x * low0)
+            vs = np.ascontiguousarray(v[g.members][g.knot_order])
+            _kernels.matvec_sorted_knots(vs, g.knots_sorted, g.direction,
+                                         self._x_sorted, self._order, *coefs, out)
         return out
 
+    def gram_vector(self, k: int, centre: bool = True) -> tuple[np.ndarray, float]:
+        """``A^T a_k`` and ``||a_k||^2`` for one column, in ``O(N + p)``.
+
+        With ``centre=True`` the column is centred first (its mean removed):
+        the products the Lasso homotopy needs when it fits an intercept.
+        """
+        out = np.empty(self.shape[1])
+        sq = _kernels.gram_vector(int(k), bool(centre), self._x_sorted, self._tc,
+                                  self.directions, self._split,
+                                  *self._coefficients(), out)
+        return out, float(sq)
+
+    def redundant_columns(self, centre: bool = True) -> np.ndarray:
+        """Mask of columns that repeat an earlier column or are constant.
+
+        Two columns are equal when they share knot and direction. A column is
+        constant on the inputs when every input lies on one branch of the
+        activation and that branch is flat (``relu(t - x)`` with ``t`` at or
+        below the smallest input, a step beyond the data); it is redundant
+        when ``centre`` (an intercept absorbs it) or when it is zero.
+
+        Parameters
+        ----------
+        centre : bool, default=True
+            Whether the columns are centred (a free intercept is fitted).
+
+        Returns
+        -------
+        ndarray of bool, shape (n_features,)
+        """
+        p = self.shape[1]
+        n = self.shape[0]
+        a_p, a_m, b_p, b_m = self._coefficients()
+        mask = np.zeros(p, dtype=bool)
+        for g in self._groups:
+            cols = g.member_idx[g.knot_order]
+            ts = g.knots_sorted
+            mask[cols[1:]] = ts[1:] == ts[:-1]
+        split = self._split
+        plus = self.directions > 0
+        # inputs on the plus branch: n - split (d = +1) or split (d = -1)
+        on_plus = np.where(plus, n - split, split)
+        all_plus = on_plus == n
+        all_minus = on_plus == 0
+        flat_plus = a_p == 0.0 and (centre or b_p == 0.0)
+        flat_minus = a_m == 0.0 and (centre or b_m == 0.0)
+        if flat_plus:
+            mask |= all_plus
+        if flat_minus:
+            mask |= all_minus
+        return mask
+
     def matvec_sparse(self, idx, values) -> np.ndarray:
-        """``A[:, idx] @ values`` in ``O(N log s + s log s)`` for ``s`` columns.
+        """``A[:, idx] @ values`` in ``O(N + s log s)`` for ``s`` columns.
 
         Only the knots in ``idx`` are sorted, so a fit with few active
         columns never touches arrays of length ``n_features``.
         """
         idx = np.asarray(idx, dtype=np.intp).reshape(-1)
         values = np.asarray(values, dtype=np.float64).reshape(-1)
-        a_p, a_m, b_p, b_m = self._coefficients()
-        x = self._xc
         out = np.zeros(self.shape[0])
         dirs = self.directions[idx]
+        coefs = self._coefficients()
         for direction in (1, -1):
             sel = dirs == direction
             if not sel.any():
                 continue
             t = self._tc[idx[sel]]
             order = np.argsort(t, kind="stable")
-            ts = t[order]
-            vs = values[sel][order]
-            q0 = _prefix(vs)
-            q1 = _prefix(vs * ts)
-            j = np.searchsorted(ts, x, side="right" if direction > 0 else "left")
-            low0, low1 = q0[j], q1[j]
-            high0, high1 = q0[-1] - low0, q1[-1] - low1
-            if direction > 0:
-                out += b_p * low0 + b_m * high0
-                if a_p:
-                    out += a_p * (x * low0 - low1)
-                if a_m:
-                    out += a_m * (x * high0 - high1)
-            else:
-                out += b_p * high0 + b_m * low0
-                if a_p:
-                    out += a_p * (high1 - x * high0)
-                if a_m:
-                    out += a_m * (low1 - x * low0)
+            _kernels.matvec_sorted_knots(
+                np.ascontiguousarray(values[sel][order]), t[order], direction,
+                self._x_sorted, self._order, *coefs, out)
         return out
 
     def _matmat(self, X):
@@ -405,10 +387,6 @@ class TwoLayerOperator(LinearOperator):
         t = self._tc[idx]
         d = self.directions[idx]
         plus = d > 0
-        if self._split is None:
-            self._split = np.empty(self.shape[1], dtype=np.intp)
-            for g in self._groups:
-                self._split[g.members] = g.input_split
         split = self._split[idx]
         lo_slope = np.where(plus, a_m, -a_p)
         lo_icpt = np.where(plus, b_m - a_m * t, b_p + a_p * t)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg.lapack import dpotrf, dpotrs, dtrtrs
+
+from .. import _kernels
 
 #: Above this size a removal uses Givens rotations instead of refactoring.
 _REFACTOR_MAX = 200
@@ -28,13 +29,13 @@ class ActiveCholesky:
     def __init__(self, rtol: float = 1e-13, capacity: int = 16):
         self.rtol = rtol
         self.size = 0
-        self._L = np.zeros((capacity, capacity), order="F")
-        self._G = np.zeros((capacity, capacity), order="F")
+        self._L = np.zeros((capacity, capacity))
+        self._G = np.zeros((capacity, capacity))
 
     def _grow(self) -> None:
         cap = 2 * self._L.shape[0]
-        L = np.zeros((cap, cap), order="F")
-        G = np.zeros((cap, cap), order="F")
+        L = np.zeros((cap, cap))
+        G = np.zeros((cap, cap))
         s = self.size
         L[:s, :s] = self._L[:s, :s]
         G[:s, :s] = self._G[:s, :s]
@@ -57,25 +58,12 @@ class ActiveCholesky:
             False (and nothing changes) when the column is degenerate.
         """
         s = self.size
-        if not (g_diag > 0.0 and np.isfinite(g_diag)):
-            return False
-        if s:
-            ell, info = dtrtrs(self.L, g_row, lower=1)
-            if info != 0 or not np.all(np.isfinite(ell)):
-                return False
-            d2 = g_diag - float(ell @ ell)
-        else:
-            ell = np.empty(0)
-            d2 = g_diag
-        if not d2 > self.rtol * g_diag:
-            return False
         if s == self._L.shape[0]:
             self._grow()
-        self._L[s, :s] = ell
-        self._L[s, s] = np.sqrt(d2)
-        self._G[s, :s] = g_row
-        self._G[:s, s] = g_row
-        self._G[s, s] = g_diag
+        g_row = np.ascontiguousarray(g_row, dtype=np.float64)
+        if not _kernels.chol_append(self._L, self._G, g_row, float(g_diag), s,
+                                    self.rtol):
+            return False
         self.size = s + 1
         return True
 
@@ -115,15 +103,16 @@ class ActiveCholesky:
         s = self.size
         if s == 0:
             return True
-        c, info = dpotrf(self._G[:s, :s], lower=1, clean=1)
-        if info != 0:
+        L = np.zeros((s, s))
+        if not _kernels.chol_factor(self._G, L, s):
             return False
-        self._L[:s, :s] = c
+        self._L[:s, :s] = L
         return True
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         """``G_S^{-1} b``."""
-        if self.size == 0:
-            return np.empty(0)
-        x, _ = dpotrs(self.L, b, lower=1)
-        return x
+        out = np.empty(self.size)
+        if self.size:
+            _kernels.chol_solve(self._L, np.ascontiguousarray(b, dtype=np.float64),
+                                self.size, out)
+        return out

@@ -17,6 +17,9 @@ __all__ = ["as_design", "check_problem"]
 #: Largest dictionary (entries) that a solver may densify on its own.
 MAX_DENSE_ENTRIES = 60_000_000
 
+#: Extended precision for residuals (80-bit on x86; float64 where unavailable).
+_EXT = np.longdouble
+
 
 class _Design:
     """Interface used by the solvers (subclasses implement the products)."""
@@ -53,10 +56,30 @@ class _Design:
         """Uncentered inner products ``A[:, rows]^T A[:, cols]``."""
         return self.columns(rows).T @ self.columns(cols)
 
+    def redundant_columns(self, centre: bool) -> np.ndarray | None:
+        """Mask of columns a Lasso solution never needs (None: not known).
+
+        Exact copies of an earlier column, and columns that are constant
+        (zero once centred, when ``centre``) or zero.
+        """
+        return None
+
+    def gram_vector(self, j: int, centre: bool) -> tuple[np.ndarray, float]:
+        """``A^T a_j`` and ``||a_j||^2``, ``a_j`` centred when ``centre``."""
+        col = self.columns([j])[:, 0]
+        if centre:
+            col = col - col.mean()
+        return self.rmatvec(col), float(col @ col)
+
     def matvec_subset(self, idx, w) -> np.ndarray:
         v = np.zeros(self.n_features)
         v[np.asarray(idx, dtype=np.intp)] = w
         return self.matvec(v)
+
+    def residual_subset(self, idx, w, y, centre: bool) -> np.ndarray:
+        """``y - A[:, idx] w``, centred when ``centre`` (``y`` already is)."""
+        r = y - self.matvec_subset(idx, w)
+        return r - r.mean() if centre else r
 
     def column_means(self) -> np.ndarray:
         return self.rmatvec(np.ones(self.n_samples)) / self.n_samples
@@ -101,6 +124,16 @@ class _DenseDesign(_Design):
 
     def matvec_subset(self, idx, w):
         return self.A[:, np.asarray(idx, dtype=np.intp)] @ w
+
+    def residual_subset(self, idx, w, y, centre):
+        # Near interpolation y - A z cancels to a small residual; summing in
+        # extended precision (where the platform has it) keeps the
+        # correlations A^T r, and so the KKT certificate, accurate.
+        As = self.A[:, np.asarray(idx, dtype=np.intp)].astype(_EXT)
+        r = y.astype(_EXT) - As @ np.asarray(w, dtype=_EXT)
+        if centre:
+            r -= r.mean()
+        return r.astype(np.float64)
 
     def column_means(self):
         return self.A.mean(axis=0)
@@ -172,6 +205,17 @@ class _OperatorDesign(_Design):
             return np.asarray(self.op.column_means(), dtype=np.float64).reshape(-1)
         return super().column_means()
 
+    def redundant_columns(self, centre):
+        if hasattr(self.op, "redundant_columns"):
+            return np.asarray(self.op.redundant_columns(centre), dtype=bool)
+        return None
+
+    def gram_vector(self, j, centre):
+        if hasattr(self.op, "gram_vector"):
+            g, sq = self.op.gram_vector(j, centre)
+            return np.asarray(g, dtype=np.float64).reshape(-1), float(sq)
+        return super().gram_vector(j, centre)
+
     def matvec_subset(self, idx, w):
         if hasattr(self.op, "matvec_sparse"):
             return np.asarray(self.op.matvec_sparse(idx, w), dtype=np.float64)
@@ -218,6 +262,11 @@ class _ScaledDesign(_Design):
     def columns(self, idx):
         idx = np.asarray(idx, dtype=np.intp).reshape(-1)
         return self.inner.columns(idx) * self.inv_w[idx]
+
+    def gram_vector(self, j, centre):
+        g, sq = self.inner.gram_vector(j, centre)
+        s = self.inv_w[j]
+        return g * (self.inv_w * s), sq * s * s
 
     def matvec_subset(self, idx, w):
         idx = np.asarray(idx, dtype=np.intp)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import solve_triangular
 
+from .. import _kernels
 from ._cholesky import ActiveCholesky
 
 _TINY = 1e-300
@@ -38,6 +39,8 @@ class Problem:
         self.col_means = design.column_means() if fit_intercept else None
         self.c0 = design.rmatvec(yc)
         self.beta_max = float(np.max(np.abs(self.c0)))
+        #: Columns that never need to enter (see :class:`DesignBackend`).
+        self.redundant = design.redundant_columns(fit_intercept)
 
     def centered(self, v: np.ndarray) -> np.ndarray:
         return v - v.mean() if self.fit_intercept else v
@@ -50,7 +53,11 @@ class Problem:
         return self.centered(self.design.matvec_subset(idx, z[idx]))
 
     def residual(self, z: np.ndarray) -> np.ndarray:
-        return self.centered(self.yc - self.fitted(z))
+        """``y_c - A_c z``, with the design's most accurate summation."""
+        idx = np.flatnonzero(z)
+        if idx.size == 0:
+            return self.yc.copy()
+        return self.design.residual_subset(idx, z[idx], self.yc, self.fit_intercept)
 
     def correlations(self, z: np.ndarray) -> np.ndarray:
         """``A_c^T (y_c - A_c z)``."""
@@ -95,7 +102,13 @@ class Problem:
 
 
 class DesignBackend:
-    """Homotopy products from the dictionary itself (all features monitored)."""
+    """Homotopy products from the dictionary itself (all features monitored).
+
+    Columns the design reports as redundant (exact copies of an earlier
+    column, or constant columns once centred) never enter: a copy can always
+    be replaced by its original at the same objective, and a centred constant
+    column is zero.
+    """
 
     cache_rows = True
 
@@ -104,10 +117,10 @@ class DesignBackend:
         self.n_features = problem.n_features
         self.c0 = problem.c0
         self.beta_max = problem.beta_max
+        self.excluded = problem.redundant
 
     def gram_vector(self, j: int) -> tuple[np.ndarray, float]:
-        col = self.problem.centered(self.problem.design.columns([j])[:, 0])
-        return self.problem.design.rmatvec(col), float(col @ col)
+        return self.problem.design.gram_vector(j, self.problem.fit_intercept)
 
     def correlations(self, z: np.ndarray) -> np.ndarray:
         return self.problem.correlations(z)
@@ -175,6 +188,10 @@ class Homotopy:
         self._s = np.empty(16)
         self.blocked = np.zeros(self.n_features, dtype=bool)  # active or skipped
         self.block_penalty = np.zeros(self.n_features)  # -inf where blocked
+        self.excluded = getattr(backend, "excluded", None)  # blocked for good
+        if self.excluded is not None:
+            self.blocked[self.excluded] = True
+            self.block_penalty[self.excluded] = -np.inf
         self.skipped = np.zeros(self.n_features, dtype=bool)
         self.chol = ActiveCholesky()
         self.beta = self.beta_max
@@ -246,13 +263,21 @@ class Homotopy:
         self.just_dropped = j
         # Columns refused as collinear may be independent of the smaller set.
         if self.skipped.any():
-            self.skipped[:] = False
-            self.blocked[:] = False
-            self.block_penalty[:] = 0.0
-            for k in self.active:
-                self._block(int(k), True)
+            self.unblock_all()
         else:
             self._block(j, False)
+
+    def unblock_all(self) -> None:
+        """Forget refusals: block only the active and the excluded columns."""
+        self.skipped[:] = False
+        self.blocked[:] = False
+        self.block_penalty[:] = 0.0
+        if self.excluded is not None:
+            self.blocked[self.excluded] = True
+            self.block_penalty[self.excluded] = -np.inf
+        S = self.active
+        self.blocked[S] = True
+        self.block_penalty[S] = -np.inf
 
     def _block_tied_in_span(self, max_cand: int = 64) -> None:
         """Refuse, in one go, every tied column in the span of the active set.
@@ -315,39 +340,13 @@ class Homotopy:
         beta = self.beta
         c = self.c
 
-        # Entering: |c_j - gamma a_j| reaches beta - gamma, at
-        # gamma = (beta -+ c_j) / (1 -+ a_j); the smallest gamma is the largest
-        # q = (1 -+ a_j) / (beta -+ c_j), which avoids divisions by ~0.
-        num = beta - c
-        np.maximum(num, _TINY, out=num)
-        q1 = 1.0 - a
-        q1 /= num
-        num = beta + c
-        np.maximum(num, _TINY, out=num)
-        q2 = 1.0 + a
-        q2 /= num
-        q = np.maximum(q1, q2)
-        q += self.block_penalty
-        j_enter = int(np.argmax(q))
-        jd = self.just_dropped
-        if j_enter == jd and q[jd] >= 1e10 / beta:
-            q[jd] = -np.inf
-            j_enter = int(np.argmax(q))
-        q_best = float(q[j_enter])
+        # Entering: |c_j - gamma a_j| reaches beta - gamma (see ratio_test).
+        j_enter, q_best, sign = _kernels.ratio_test(
+            c, a, beta, self.block_penalty, self.just_dropped, _TINY)
         gamma_enter = 1.0 / q_best if q_best > 0 else np.inf
 
         # Dropping: an active coefficient reaches zero.
-        zS = self.z[S]
-        shrinking = (w * s) < 0
-        if self.just_added >= 0:
-            shrinking &= S != self.just_added
-        if shrinking.any():
-            g_drop = np.full(S.size, np.inf)
-            g_drop[shrinking] = np.abs(zS[shrinking]) / np.abs(w[shrinking])
-            pos_drop = int(np.argmin(g_drop))
-            gamma_drop = float(g_drop[pos_drop])
-        else:
-            pos_drop, gamma_drop = -1, np.inf
+        pos_drop, gamma_drop = _kernels.drop_test(self.z, S, w, s, self.just_added)
 
         gamma_target = beta - beta_target
         gamma = min(gamma_target, gamma_enter, gamma_drop)
@@ -356,8 +355,7 @@ class Homotopy:
             # are resolved to ~eps * beta_max): the last segment is followed
             # to the target, which keeps the beta -> 0 limit of the path.
             gamma = gamma_target
-        self.z[S] = zS + gamma * w
-        c -= gamma * a
+        _kernels.advance(self.z, S, w, c, a, gamma)
         self.beta = beta - gamma
         self.n_iter += 1
         self.just_dropped = -1
@@ -368,7 +366,6 @@ class Homotopy:
         if gamma == gamma_drop:
             self.drop(pos_drop)
             return "drop"
-        sign = 1.0 if q1[j_enter] >= q2[j_enter] else -1.0
         self.try_add(j_enter, sign)
         return "enter"
 

@@ -148,7 +148,7 @@ def _active_set_descent(problem: Problem, h: Homotopy, beta: float, tol: float,
     h.just_added = h.just_dropped = -1
     r, c = problem.residual_correlations(h.z)
     h.c = c
-    refines = 0
+    refines, last_eq = 0, np.inf
     best_obj, stalled = np.inf, 0
 
     def objective(zz, rr):
@@ -183,10 +183,12 @@ def _active_set_descent(problem: Problem, h: Homotopy, beta: float, tol: float,
             h.z[S] = new
             r, c = problem.residual_correlations(h.z)
             h.c = c
-            if np.abs(c[S] - beta * th).max() > tol_abs and refines < 2:
-                refines += 1
-                continue  # refine the equality-constrained solve
-        refines = 0
+            eq = float(np.abs(c[S] - beta * th).max())
+            if eq > tol_abs and (refines < 2 or (refines < 12 and eq < 0.5 * last_eq)):
+                # refine the equality-constrained solve while it improves
+                refines, last_eq = refines + 1, eq
+                continue
+        refines, last_eq = 0, np.inf
         viol = np.abs(c) - beta
         viol[S] = -np.inf
         j = int(np.argmax(viol))
@@ -200,11 +202,7 @@ def _active_set_descent(problem: Problem, h: Homotopy, beta: float, tol: float,
             if stalled > 20:
                 return False, it + 1, h  # pivoting at the limit of rounding
         sigma = float(np.sign(c[j]))
-        h.skipped[:] = False
-        h.blocked[:] = False
-        h.block_penalty[:] = 0.0
-        for k in S:
-            h._block(int(k), True)
+        h.unblock_all()
         if h.try_add(j, sigma):
             h.z[j] = 0.0
             continue
