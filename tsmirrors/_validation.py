@@ -41,7 +41,10 @@ def check_1d_inputs(x, name: str = "x", min_distinct: int = 2) -> np.ndarray:
         arr = arr[:, 0]
     elif arr.ndim != 1:
         raise ValueError(f"{name} must have shape (n,) or (n, 1), got {arr.shape}")
-    n_distinct = np.unique(arr).size
+    if min_distinct <= 2:  # cheap: one pass instead of a sort
+        n_distinct = int(arr.size > 0) + int(arr.size > 0 and arr.min() < arr.max())
+    else:
+        n_distinct = np.unique(arr).size
     if n_distinct < min_distinct:
         raise ValueError(
             f"{name} needs at least {min_distinct} distinct points, got "

@@ -98,10 +98,18 @@ def lag_embed(y, lags: int = 1, horizon: int = 1) -> LagEmbedding:
             f"at least lags + horizon + 1 = {needed} needed"
         )
     _check_finite(values, index, "y")
-    n_rows = n - lags - horizon + 1
-    windows = np.lib.stride_tricks.sliding_window_view(values[: n - horizon], lags)
-    X = np.ascontiguousarray(windows[:n_rows, ::-1])
+    X, target = _embed(values, lags, horizon)
     first = lags + horizon - 1
-    target = values[first:].copy()
     labels = pd.RangeIndex(first, n) if index is None else index[first:]
     return LagEmbedding(X, target, labels)
+
+
+def _embed(values: np.ndarray, lags: int, horizon: int = 1
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, target)`` of :func:`lag_embed` for checked float64 ``values``."""
+    n = values.size
+    n_rows = n - lags - horizon + 1
+    X = np.empty((n_rows, lags))
+    for k in range(lags):  # column k is lag k + 1
+        X[:, k] = values[lags - 1 - k : lags - 1 - k + n_rows]
+    return X, values[lags + horizon - 1 :].copy()

@@ -92,6 +92,15 @@ def _check_time_index(index: pd.DatetimeIndex, name: str) -> None:
         )
 
 
+def _carries_ascending_freq(index: pd.DatetimeIndex, freq) -> bool:
+    """Whether ``index`` already has the requested (or any) freq, ascending."""
+    own = index.freq
+    if own is None or (freq is not None and freq != own and freq != own.freqstr):
+        return False
+    stamps = index.asi8
+    return stamps.size < 2 or bool(stamps[0] < stamps[-1])
+
+
 def _resolve_freq(index: pd.DatetimeIndex, freq, name: str):
     """The offset the index follows; ValueError if it follows none."""
     n = len(index)
@@ -188,6 +197,19 @@ def validate_series(
     ValueError: y has 1 NaN value(s) at positions 1; fill or drop them \
 explicitly first (e.g. y.ffill(), y.interpolate() or y.dropna())
     """
+    values, index, series_name = _checked_values(y, freq, min_length=min_length)
+    return pd.Series(values, index=index, name=series_name, copy=False)
+
+
+def _checked_values(
+    y, freq=None, *, min_length: int = 2
+) -> tuple[np.ndarray, pd.Index, object]:
+    """:func:`validate_series` without building the Series.
+
+    Returns a float64 copy of the values, the checked index (a
+    ``DatetimeIndex`` carrying its ``freq``, or a ``RangeIndex``) and the
+    series name. For code that only needs the numbers and the labels.
+    """
     name = "y"
     min_length = _check_positive_int(min_length, "min_length")
     values, index, series_name = _as_1d_values(y, name)
@@ -198,9 +220,14 @@ explicitly first (e.g. y.ffill(), y.interpolate() or y.dropna())
         )
     _check_finite(values, index, name)
     if isinstance(index, pd.DatetimeIndex):
-        _check_time_index(index, name)
-        offset = _resolve_freq(index, freq, name)
-        new_index = pd.DatetimeIndex(index, freq=offset)
+        if _carries_ascending_freq(index, freq):
+            # pandas only attaches a freq to timestamps that follow it, so
+            # they are regular, distinct and free of NaT; ascending is left
+            new_index = index
+        else:
+            _check_time_index(index, name)
+            offset = _resolve_freq(index, freq, name)
+            new_index = pd.DatetimeIndex(index, freq=offset)
     else:
         if freq is not None:
             raise ValueError(
@@ -213,7 +240,7 @@ explicitly first (e.g. y.ffill(), y.interpolate() or y.dropna())
             f"{name} is constant (every value is {float(values[0])!r}); there is "
             "nothing to forecast"
         )
-    return pd.Series(values, index=new_index, name=series_name, copy=True)
+    return np.array(values, dtype=np.float64), new_index, series_name
 
 
 def _positional_index(index: pd.Index | None, n: int, name: str) -> pd.RangeIndex:

@@ -173,6 +173,11 @@ class _IndexSpace:
         shallower feature), so that de-duplication keeps the representative
         with the fewest breakpoints, e.g. ``|x-2|`` rather than ``||x|-2|``.
         """
+        if len(self.radix) == 2 and not self.midpoints:
+            # 2 layers: one breakpoint each, all equally simple
+            n_signs, u = self.radix
+            return np.stack([np.repeat(np.arange(n_signs), u),
+                             np.tile(np.arange(u), n_signs)], axis=1)
         grids = np.meshgrid(*[np.arange(r) for r in self.radix], indexing="ij")
         digits = np.stack([g.reshape(-1) for g in grids], axis=1)
         if self.architecture == "symmetrized":
@@ -477,8 +482,10 @@ class Library(TransformerMixin, BaseEstimator):
                 keep = ~_two_layer_redundant(
                     act, units.weights, units.knot_index, knots.size
                 )
-                _, first = np.unique(codes[keep], return_index=True)
-                keep_idx = np.sort(np.flatnonzero(keep)[first])
+                keep_idx = np.flatnonzero(keep)
+                if not exact:  # sampled codes may repeat
+                    _, first = np.unique(codes[keep_idx], return_index=True)
+                    keep_idx = np.sort(keep_idx[first])
             else:
                 matrix = units.evaluate(x)
                 keep_idx = _unique_columns(matrix)
@@ -582,7 +589,8 @@ class Library(TransformerMixin, BaseEstimator):
         Products with it cost O(n log n) instead of O(n^2), so 2-layer models
         never build the n x 2n matrix.
         """
-        check_is_fitted(self, "features_")
+        if "features_" not in self.__dict__:
+            check_is_fitted(self, "features_")  # raises NotFittedError
         if not isinstance(self.features_, DeepNarrowUnits) or self.depth_ != 2:
             raise ValueError(
                 "a matrix-free operator exists for 2-layer dictionaries only, got "

@@ -52,7 +52,11 @@ class _DirectionGroup:
         if members.size and members[-1] - members[0] == members.size - 1:
             self.members = slice(int(members[0]), int(members[-1]) + 1)
         self.knots = knots[self.members]  # centred knots, in column order
-        self.knot_order = np.argsort(self.knots, kind="stable")
+        k = self.knots
+        self.knot_order = (
+            np.arange(k.size) if np.all(k[1:] >= k[:-1])
+            else np.argsort(k, kind="stable")
+        )
         self.knots_sorted = self.knots[self.knot_order]
         # For A^T r: how many sorted inputs lie strictly below (d=+1) or at or
         # below (d=-1) each knot; those inputs sit on the other branch.
@@ -122,7 +126,7 @@ class TwoLayerOperator(LinearOperator):
                 f"directions must have the same length as knots, got "
                 f"{directions.shape[0]} directions for {knots.shape[0]} knots"
             )
-        bad = ~np.isin(directions, (-1.0, 1.0))
+        bad = np.abs(directions) != 1.0
         if bad.any():
             raise ValueError(
                 "directions must be +1 or -1, got "
@@ -139,7 +143,7 @@ class TwoLayerOperator(LinearOperator):
         tc = knots - self._shift
         self._xc = xc
         self._tc = tc
-        self._order = np.argsort(xc, kind="stable")
+        self._order = np.argsort(xc)
         self._x_sorted = xc[self._order]
         self._groups = [
             _DirectionGroup(

@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_quantile
-from ..data import validate_series
+from ..data.validation import _checked_values
 from .transforms import make_transform
 
 __all__ = ["BaseForecaster", "check_quantiles", "check_steps"]
@@ -59,15 +59,16 @@ class BaseForecaster(BaseEstimator):
             raise ValueError(f"lags must be an integer >= 1, got {lags!r}")
         return int(lags)
 
-    def _validate_fit_series(self, y, freq=None) -> pd.Series:
+    def _validate_fit_series(self, y, freq=None) -> np.ndarray:
+        """Check the training series (see ``validate_series``); its levels."""
         lags = self._n_lags()
-        series = validate_series(y, freq=freq, min_length=lags + 2)
-        self.index_type_ = type(series.index)
-        self.freq_ = getattr(series.index, "freq", None)
-        self.last_index_ = series.index[-1]
-        self.n_train_ = int(series.size)
-        self.name_ = series.name
-        return series
+        levels, index, name = _checked_values(y, freq=freq, min_length=lags + 2)
+        self.index_type_ = type(index)
+        self.freq_ = getattr(index, "freq", None)
+        self.last_index_ = index[-1]
+        self.n_train_ = int(levels.size)
+        self.name_ = name
+        return levels
 
     def _fit_transform(self, levels: np.ndarray, target: str | None = None):
         target = getattr(self, "target", "level") if target is None else target

@@ -27,7 +27,7 @@ from scipy import stats
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_nonnegative
-from ..data import lag_embed
+from ..data.embedding import _embed
 from ..models.baselines import ar1_bias_fit
 from ..models.convex import ConvexNetRegressor
 from .base import BaseForecaster, check_quantiles, check_steps
@@ -61,8 +61,7 @@ class NaiveForecaster(BaseForecaster):
         self.quantiles = quantiles
 
     def fit(self, y, freq=None):
-        series = self._validate_fit_series(y, freq)
-        levels = series.to_numpy()
+        levels = self._validate_fit_series(y, freq)
         self._fit_transform(levels, "level")
         self._store_window(levels)
         self.levels_ = levels.copy()
@@ -118,8 +117,7 @@ class AR1Forecaster(BaseForecaster):
         self.quantiles = quantiles
 
     def fit(self, y, freq=None):
-        series = self._validate_fit_series(y, freq)
-        levels = series.to_numpy()
+        levels = self._validate_fit_series(y, freq)
         z = self._fit_transform(levels)
         fit = ar1_bias_fit(z)
         self.intercept_, self.slope_, self.sigma2_ = (
@@ -196,14 +194,13 @@ class _NetworkAR(BaseForecaster):
             Frequency of the timestamps; inferred when None.
         """
         check_nonnegative(self.beta, "beta")
-        series = self._validate_fit_series(y, freq)
-        levels = series.to_numpy()
+        levels = self._validate_fit_series(y, freq)
         z = self._scaled_target(self._fit_transform(levels))
-        X, t, _ = lag_embed(z, lags=self._n_lags())
+        X, t = _embed(z, self._n_lags())
         regressor = self._make_regressor(t.size)
-        # lag_embed's output is finite float64: skip the estimator's re-validation
+        # the embedding is finite float64: skip the estimator's re-validation
         fit = getattr(regressor, "_fit_checked", regressor.fit)
-        self.regressor_ = fit(np.ascontiguousarray(X), t)
+        self.regressor_ = fit(X, t)
         self.n_rows_ = int(t.size)
         self._store_window(levels)
         return self
@@ -511,8 +508,7 @@ class ConvexQuantileAR(BaseForecaster):
             raise ValueError(
                 f"calibration must be None or 'conformal', got {self.calibration!r}"
             )
-        series = self._validate_fit_series(y, freq)
-        levels = series.to_numpy()
+        levels = self._validate_fit_series(y, freq)
         z = self._scaled_target(self._fit_transform(levels))
         lags = self._n_lags()
         n_rows = z.size - lags - max_h + 1

@@ -279,7 +279,7 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
                 f"ConvexNetRegressor needs at least 2 samples, got {X.shape[0]} sample"
             )
         for k in range(X.shape[1]):
-            if np.unique(X[:, k]).size < 2:
+            if X[:, k].min() == X[:, k].max():
                 raise ValueError(
                     f"input column {k} of X is constant; every column needs at "
                     "least 2 distinct points to define its library"
