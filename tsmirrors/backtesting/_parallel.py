@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any
 
 import joblib
+import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from .._optional import import_optional
@@ -79,13 +80,6 @@ def _limit_threads(user_api: str | None = None):
     return _CONTROLLER[1].limit(limits=1, user_api=user_api)
 
 
-def _call(func: Callable, args: tuple, limit_blas: bool):
-    # BLAS thread counts are process-wide, but OpenMP's is per thread: a task
-    # in a worker thread limits OpenMP itself, the caller limits the rest.
-    with _limit_threads(None if limit_blas else "openmp"):
-        return func(*args)
-
-
 class _NoBar:
     def update(self, n: int = 1) -> None:
         pass
@@ -119,8 +113,12 @@ def run_tasks(
     client: Any = None,
     progress: bool = False,
     desc: str = "backtest",
+    shared: Any = None,
 ) -> list:
     """``[func(*args) for args in tasks]``, in parallel, results in task order.
+
+    Tasks travel to the workers in chunks of consecutive tasks (about
+    ``CHUNKS_PER_WORKER`` per worker), one dispatch each.
 
     Parameters
     ----------
@@ -140,6 +138,10 @@ def run_tasks(
         Show a tqdm bar over tasks.
     desc : str, default="backtest"
         Label of the progress bar.
+    shared : object, default=None
+        Data every task reads (e.g. the whole series). When given, the calls
+        are ``func(shared, *args)`` and ``shared`` is sent once per chunk
+        (scattered once to a dask cluster) instead of once per task.
 
     Returns
     -------
@@ -151,18 +153,46 @@ def run_tasks(
     bar = _progress_bar(len(tasks), progress, desc)
     try:
         if backend == "dask":
-            return _run_dask(func, tasks, n_jobs, client, bar)
-        return _run_joblib(func, tasks, n_jobs, backend, bar)
+            return _run_dask(func, tasks, n_jobs, client, bar, shared)
+        return _run_joblib(func, tasks, n_jobs, backend, bar, shared)
     finally:
         bar.close()
 
 
-def _run_joblib(func, tasks, n_jobs, backend, bar) -> list:
+#: Chunks per worker: a chunk of tasks is one dispatch (one round trip to a
+#: worker, one thread-limit context); several per worker keep the load
+#: balanced when tasks differ in cost (expanding windows).
+CHUNKS_PER_WORKER = 8
+
+
+def _chunks(tasks: list, n_workers: int) -> list[list]:
+    """Consecutive chunks of ``tasks``, about ``CHUNKS_PER_WORKER`` per worker."""
+    n_chunks = max(1, min(len(tasks), CHUNKS_PER_WORKER * n_workers))
+    bounds = np.linspace(0, len(tasks), n_chunks + 1).round().astype(int)
+    return [tasks[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+_NOTHING = object()
+
+
+def _call_chunk(func: Callable, chunk: list, limit_blas: bool,
+                shared: Any = _NOTHING) -> list:
+    # BLAS thread counts are process-wide, but OpenMP's is per thread: a task
+    # in a worker thread limits OpenMP itself, the caller limits the rest.
+    with _limit_threads(None if limit_blas else "openmp"):
+        if shared is _NOTHING:
+            return [func(*args) for args in chunk]
+        return [func(shared, *args) for args in chunk]
+
+
+def _run_joblib(func, tasks, n_jobs, backend, bar, shared=None) -> list:
     results = []
-    if backend == "sequential" or joblib.effective_n_jobs(n_jobs) == 1:
+    n_workers = joblib.effective_n_jobs(n_jobs)
+    extra = () if shared is None else (shared,)
+    if backend == "sequential" or n_workers == 1:
         with _limit_threads():
             for args in tasks:
-                results.append(func(*args))
+                results.append(func(*extra, *args))
                 bar.update(1)
         return results
     threads = backend == "threading"
@@ -173,14 +203,16 @@ def _run_joblib(func, tasks, n_jobs, backend, bar) -> list:
             )
         except ValueError:  # e.g. "multiprocessing": results arrive all at once
             parallel = joblib.Parallel(n_jobs=n_jobs, backend=backend)
-        calls = (joblib.delayed(_call)(func, args, not threads) for args in tasks)
-        for result in parallel(calls):
-            results.append(result)
-            bar.update(1)
+        chunks = _chunks(tasks, n_workers)
+        calls = (joblib.delayed(_call_chunk)(func, chunk, not threads, *extra)
+                 for chunk in chunks)
+        for chunk_results in parallel(calls):
+            results.extend(chunk_results)
+            bar.update(len(chunk_results))
     return results
 
 
-def _run_dask(func, tasks, n_jobs, client, bar) -> list:
+def _run_dask(func, tasks, n_jobs, client, bar, shared=None) -> list:
     distributed = import_optional("distributed")
     own = client is None
     cluster = None
@@ -194,16 +226,22 @@ def _run_dask(func, tasks, n_jobs, client, bar) -> list:
         )
         client = distributed.Client(cluster)
     try:
-        call = partial(_call, func, limit_blas=True)
-        futures = client.map(call, tasks, pure=False)
+        n_workers = max(1, sum(client.nthreads().values()))
+        chunks = _chunks(tasks, n_workers)
+        call = partial(_call_chunk, func, limit_blas=True)
+        kwargs = {}
+        if shared is not None:  # sent once; map resolves the future per call
+            kwargs["shared"] = client.scatter(shared, broadcast=True)
+        futures = client.map(call, chunks, pure=False, **kwargs)
+        sizes = {f.key: len(c) for f, c in zip(futures, chunks)}
         for future in distributed.as_completed(futures):
             if future.status == "error":
                 try:
                     future.result()  # raises the task's exception
                 finally:
                     client.cancel(futures)
-            bar.update(1)
-        return client.gather(futures)
+            bar.update(sizes[future.key])
+        return [r for chunk_results in client.gather(futures) for r in chunk_results]
     finally:
         if own:
             client.close()

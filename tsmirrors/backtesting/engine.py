@@ -3,13 +3,14 @@
 :func:`backtest` turns a :class:`~tsmirrors.backtesting.BacktestSplit` into
 tasks, one per fit: a task fits a fresh clone of the forecaster on its
 training slice and issues the forecasts of every fold until the next refit.
-A task only receives the observations up to its last origin, and each
-forecast only the observations before its own origin, so nothing after the
-origin can reach a fit, a target transform or a forecast.
+A task cuts the series at its last origin before it reads anything, and
+each forecast only receives the observations before its own origin, so
+nothing after the origin can reach a fit, a target transform or a forecast.
 """
 
 from __future__ import annotations
 
+import copy
 import numbers
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -24,7 +25,7 @@ from ..data import validate_series
 from ..forecasting.base import check_quantiles
 from ..forecasting.transforms import TARGETS, make_transform
 from ._parallel import check_parallel, run_tasks
-from .folds import BacktestSplit, Fold
+from .folds import BacktestSplit
 
 __all__ = ["DEFAULT_METRICS", "METRICS", "backtest", "min_train_size"]
 
@@ -160,11 +161,15 @@ def _check_horizon(forecaster, horizon: int) -> None:
 
 # ------------------------------------------------------------------- tasks
 class _Task(NamedTuple):
-    """One fit and the forecasts it issues until the next refit."""
+    """One fit and the forecasts it issues until the next refit.
 
-    train: pd.Series  # the training slice
-    history: np.ndarray  # observed values y[start : last origin]
-    start: int
+    Positions only: the series itself is shared by all tasks (sent once per
+    chunk of tasks), and :func:`_fit_predict` cuts it at the last origin
+    before reading anything.
+    """
+
+    train: slice  # positions of the training slice
+    start: int  # first position of the history the forecasts read
     origins: tuple[int, ...]
     lengths: tuple[int, ...]  # forecasts kept per fold
     gap: int
@@ -172,33 +177,25 @@ class _Task(NamedTuple):
     quantiles: bool
 
 
-def _make_tasks(
-    series: pd.Series, folds: list[Fold], cv: BacktestSplit, quantiles: bool
-) -> list[_Task]:
-    values = series.to_numpy()
-    groups: list[list[Fold]] = []
-    for fold in folds:
-        if fold.refit:
-            groups.append([])
-        groups[-1].append(fold)
+def _make_tasks(layout: dict[str, np.ndarray], cv: BacktestSplit, quantiles: bool
+                ) -> list[_Task]:
+    """One task per refit, covering the folds up to the next refit."""
     size = cv.initial_train_size
-    tasks = []
-    for group in groups:
-        start = group[0].origin - size
-        stop = group[-1].origin
-        tasks.append(
-            _Task(
-                train=series.iloc[group[0].train],
-                history=values[start:stop],
-                start=start,
-                origins=tuple(f.origin for f in group),
-                lengths=tuple(f.test.stop - f.test.start for f in group),
-                gap=cv.gap,
-                window_size=size,
-                quantiles=quantiles,
-            )
+    lengths = layout["test_stop"] - layout["test_start"]
+    firsts = np.flatnonzero(layout["refit"])
+    bounds = np.append(firsts, layout["origin"].size)
+    return [
+        _Task(
+            train=slice(int(layout["train_start"][a]), int(layout["train_stop"][a])),
+            start=int(layout["origin"][a]) - size,
+            origins=tuple(layout["origin"][a:b].tolist()),
+            lengths=tuple(lengths[a:b].tolist()),
+            gap=cv.gap,
+            window_size=size,
+            quantiles=quantiles,
         )
-    return tasks
+        for a, b in zip(bounds[:-1], bounds[1:])
+    ]
 
 
 def _forecast_values(out, horizon: int, method: str) -> np.ndarray:
@@ -216,14 +213,21 @@ def _forecast_values(out, horizon: int, method: str) -> np.ndarray:
     return arr
 
 
-def _fit_predict(forecaster, task: _Task) -> list[tuple]:
+def _fit_predict(series: pd.Series, forecaster, task: _Task) -> tuple:
     """Fit a clone on the task's training slice and forecast its folds.
 
-    Returns one ``(point, quantiles, levels)`` triple per fold; ``quantiles``
-    and ``levels`` are None for point forecasts.
+    Returns ``(point, quantiles, levels)`` for the task's folds, one after
+    the other: ``point`` of shape ``(sum(task.lengths),)``, ``quantiles`` of
+    shape ``(sum(task.lengths), n_levels)`` (None for point forecasts) and the
+    ``levels`` the forecaster returned (None for point forecasts).
     """
-    model = clone(forecaster, safe=False)
-    model.fit(task.train)
+    # Cut first: nothing from the task's last origin on is ever read.
+    seen = series.iloc[: task.origins[-1]]
+    history = seen.to_numpy()[task.start :]
+    # ``forecaster`` is the unfitted clone made once by :func:`backtest`; a
+    # deep copy of it is that clone again, without re-reading its signature
+    model = copy.deepcopy(forecaster)
+    model.fit(seen.iloc[task.train])
     method = "predict_point" if callable(getattr(model, "predict_point", None)) else (
         "predict"
     )
@@ -239,12 +243,17 @@ def _fit_predict(forecaster, task: _Task) -> list[tuple]:
         # every fold is a one-step forecast: one vectorized call for the task
         stops = np.asarray(task.origins) - task.start
         width = int(stops.min() - max(0, stops.min() - task.window_size))
-        rows = np.stack([task.history[stop - width : stop] for stop in stops])
-        values = np.asarray(batch(rows), dtype=np.float64)
-        return [(values[i : i + 1], None, None) for i in range(len(stops))]
+        rows = np.stack([history[stop - width : stop] for stop in stops])
+        values = np.asarray(batch(rows), dtype=np.float64).reshape(-1)
+        if values.shape != (len(stops),):
+            raise ValueError(
+                f"forecaster.predict_one_step returned {values.size} values for "
+                f"{len(stops)} origins"
+            )
+        return values, None, None
     for origin, length in zip(task.origins, task.lengths):
         first = max(origin - task.window_size, task.start) - task.start
-        window = task.history[first : origin - task.start]
+        window = history[first : origin - task.start]
         horizon = task.gap + length
         point = _forecast_values(
             predict(horizon, last_window=window), horizon, method
@@ -261,7 +270,10 @@ def _fit_predict(forecaster, task: _Task) -> list[tuple]:
             q = q[task.gap :]
             levels = np.asarray(frame.columns, dtype=np.float64)
         out.append((point, q, levels))
-    return out
+    point = np.concatenate([p for p, _, _ in out])
+    if not task.quantiles:
+        return point, None, None
+    return point, np.concatenate([q for _, q, _ in out]), out[0][2]
 
 
 # ----------------------------------------------------------------- scoring
@@ -490,7 +502,7 @@ def backtest(
     _check_forecaster(forecaster)
     _check_initial_size(forecaster, cv.initial_train_size)
     series = validate_series(y, min_length=2)
-    folds = cv.folds(series.size)
+    layout = cv._layout(series.size)
     _check_horizon(forecaster, cv.gap + cv.steps)
     levels = _quantile_levels(forecaster)
     interval = None if levels is None else _interval_columns(levels, coverage)
@@ -502,50 +514,57 @@ def backtest(
             "constant, so its one-step naive MAE is 0"
         )
 
-    tasks = _make_tasks(series, folds, cv, quantiles=levels is not None)
+    tasks = _make_tasks(layout, cv, quantiles=levels is not None)
+    template = clone(forecaster, safe=False)
     results = run_tasks(
         _fit_predict,
-        [(forecaster, task) for task in tasks],
+        [(template, task) for task in tasks],
+        shared=series,
         n_jobs=n_jobs,
         backend=backend,
         client=client,
         progress=bool(progress),
         desc=f"backtest {type(forecaster).__name__}",
     )
-    per_fold = [item for result in results for item in result]
     return _assemble(
-        series, values, folds, per_fold, names, levels, interval, y_train, coverage
+        series, values, layout, results, names, levels, interval, y_train, coverage
     )
 
 
-def _assemble(series, values, folds, per_fold, names, levels, interval, y_train,
+def _assemble(series, values, layout, results, names, levels, interval, y_train,
               coverage) -> tuple[pd.DataFrame, pd.DataFrame]:
-    counts = np.array([f.test.stop - f.test.start for f in folds])
-    positions = np.concatenate([np.arange(f.test.start, f.test.stop) for f in folds])
-    pred = np.concatenate([p for p, _, _ in per_fold])
-    bad = [
-        f for f, (p, q, _) in zip(folds, per_fold)
-        if not np.all(np.isfinite(p)) or (q is not None and not np.all(np.isfinite(q)))
-    ]
-    if bad:
+    firsts = layout["test_start"]
+    counts = layout["test_stop"] - firsts
+    ends = np.cumsum(counts)
+    row = np.arange(ends[-1])
+    fold_of_row = np.repeat(np.arange(counts.size), counts)
+    step = row - (ends - counts)[fold_of_row]  # 0-based step within its fold
+    positions = firsts[fold_of_row] + step  # the forecast targets
+    pred = np.concatenate([p for p, _, _ in results])
+    q = None if levels is None else np.concatenate([qq for _, qq, _ in results])
+    bad = ~np.isfinite(pred)
+    if q is not None:
+        bad |= ~np.isfinite(q).all(axis=1)
+    if bad.any():
+        fold_of = fold_of_row[bad]
+        first = int(fold_of[0])
         raise ValueError(
-            f"the forecaster returned NaN or inf forecasts in {len(bad)} fold(s), "
-            f"first fold {bad[0].number} (origin {series.index[bad[0].origin - 1]})"
+            f"the forecaster returned NaN or inf forecasts in "
+            f"{np.unique(fold_of).size} fold(s), first fold {first} "
+            f"(origin {series.index[layout['origin'][first] - 1]})"
         )
     index = series.index
     y_true = values[positions]
     frame = {
-        "fold": np.repeat([f.number for f in folds], counts),
-        "origin": index[np.repeat([f.origin - 1 for f in folds], counts)],
+        "fold": fold_of_row,
+        "origin": index[layout["origin"][fold_of_row] - 1],
         "timestamp": index[positions],
-        "step": np.concatenate([np.arange(1, c + 1) for c in counts]),
+        "step": step + 1,
         "y_true": y_true,
         "y_pred": pred,
     }
-    q = None
     if levels is not None:
-        q = np.concatenate([qq for _, qq, _ in per_fold])
-        returned = per_fold[0][2]
+        returned = results[0][2]
         if returned.shape != levels.shape or not np.allclose(returned, levels):
             raise ValueError(
                 f"forecaster.predict_quantiles returned the levels "

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
+
 __all__ = ["WINDOWS", "BacktestSplit", "Fold"]
 
 #: Training windows: all data up to the origin, or the last ``initial_train_size``.
@@ -176,21 +178,33 @@ class BacktestSplit:
         ValueError
             If ``initial_train_size + gap >= n`` (nothing left to forecast).
         """
+        lay = self._layout(n)
+        return [
+            Fold(k, slice(int(a), int(b)), int(o), slice(int(c), int(d)), bool(r))
+            for k, (a, b, o, c, d, r) in enumerate(zip(
+                lay["train_start"], lay["train_stop"], lay["origin"],
+                lay["test_start"], lay["test_stop"], lay["refit"], strict=True))
+        ]
+
+    def _layout(self, n: int) -> dict[str, np.ndarray]:
+        """The folds of :meth:`folds` as arrays (one entry per fold)."""
         n_folds = self.n_folds(n)
         every = self.refit_every
         size = self.initial_train_size
-        out: list[Fold] = []
-        train = slice(0, size)
-        for k in range(n_folds):
-            origin = size + k * self.steps
-            refit = k == 0 or (every is not None and k % every == 0)
-            if refit:
-                start = origin - size if self.window == "rolling" else 0
-                train = slice(start, origin)
-            first = origin + self.gap
-            test = slice(first, min(first + self.steps, n))
-            out.append(Fold(k, train, origin, test, refit))
-        return out
+        k = np.arange(n_folds)
+        origin = size + k * self.steps
+        refit = k == 0
+        if every is not None:
+            refit |= k % every == 0
+        # each fold keeps the training slice of the last refit at or before it
+        last_refit = np.maximum.accumulate(np.where(refit, k, 0))
+        train_stop = origin[last_refit]
+        train_start = train_stop - size if self.window == "rolling" else 0 * train_stop
+        test_start = origin + self.gap
+        test_stop = np.minimum(test_start + self.steps, n)
+        return {"origin": origin, "refit": refit, "train_start": train_start,
+                "train_stop": train_stop, "test_start": test_start,
+                "test_stop": test_stop}
 
     def split(self, n: int) -> Iterator[tuple[slice, slice]]:
         """Yield ``(train, test)`` slices of positions, one pair per fold.
