@@ -374,3 +374,26 @@ def test_active_cholesky_updates_match_numpy():
     assert not chol.add(X[:, active].T @ col, col @ col)
     assert not chol.add(np.zeros(len(active)), 0.0)
     np.testing.assert_array_equal(chol.L, L_before)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_solution_support_is_linearly_independent(seed):
+    """Of the optimal solutions, lasso returns one on independent columns.
+
+    In the 2-layer relu dictionary ``relu(x - t) - relu(t - x) = x - t``, so
+    two knots with both directions are dependent once centred: the path may
+    end on such a support, and the solver moves along the null direction
+    (same fit, same l1 norm) until a neuron drops.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=20)
+    y = np.sin(2 * x) + 0.2 * rng.normal(size=20)
+    op = TwoLayerOperator.from_inputs(x, "relu", unique=True)
+    A = op.toarray()
+    for beta in (0.02, 0.05, 0.2):  # seed 0: the path ends dependent at 0.02, 0.05
+        res = lasso(op, y, beta)
+        S = np.flatnonzero(res.coef)
+        Ac = A - A.mean(axis=0)
+        assert np.linalg.matrix_rank(Ac[:, S]) == S.size
+        assert res.objective == pytest.approx(cvxpy_lasso(A, y, beta), rel=1e-7)
+        assert kkt(A, y, res.coef, res.intercept, beta) <= 1e-8
