@@ -273,3 +273,51 @@ def advance(z, S, w, c, a, gamma):
         z[S[i]] += gamma * w[i]
     for j in range(c.shape[0]):
         c[j] -= gamma * a[j]
+
+
+@njit(**_OPTS)
+def chol_delete(G, L, k, s):
+    """Delete row and column ``k`` of ``G[:s, :s]`` and refactor ``L`` from it.
+
+    Later rows and columns shift up by one. Returns False (``G`` updated,
+    ``L`` untouched) if the smaller matrix is not numerically positive
+    definite.
+    """
+    for i in range(k, s - 1):
+        for j in range(s):
+            G[i, j] = G[i + 1, j]
+    for i in range(s - 1):
+        for j in range(k, s - 1):
+            G[i, j] = G[i, j + 1]
+    for j in range(s):
+        G[s - 1, j] = 0.0
+        G[j, s - 1] = 0.0
+    m = s - 1
+    T = np.zeros((m, m))
+    if not chol_factor(G, T, m):
+        return False
+    for i in range(s):
+        for j in range(s):
+            L[i, j] = T[i, j] if (i < m and j < m) else 0.0
+    return True
+
+
+@njit(**_OPTS)
+def step_events(c, a, beta, penalty, just_dropped, z, S, w, signs, just_added,
+                gamma_target, floor, tiny):
+    """One homotopy step from its direction: events, step length, update.
+
+    Combines :func:`ratio_test` (entering), :func:`drop_test` (leaving) and
+    the target; an event closer to ``beta = 0`` than ``floor`` is rounding
+    noise and the step goes to the target. Updates ``z`` and ``c`` in place
+    (:func:`advance`). Returns ``(gamma, j_enter, sign, pos_drop,
+    gamma_drop)``.
+    """
+    j_enter, q_best, sign = ratio_test(c, a, beta, penalty, just_dropped, tiny)
+    gamma_enter = 1.0 / q_best if q_best > 0 else np.inf
+    pos_drop, gamma_drop = drop_test(z, S, w, signs, just_added)
+    gamma = min(gamma_target, gamma_enter, gamma_drop)
+    if gamma < gamma_target and beta - gamma < floor:
+        gamma = gamma_target
+    advance(z, S, w, c, a, gamma)
+    return gamma, j_enter, sign, pos_drop, gamma_drop

@@ -70,16 +70,18 @@ class ActiveCholesky:
     def remove(self, k: int) -> None:
         """Remove the ``k``-th active column."""
         s = self.size
-        G = self._G
-        G[k : s - 1, :s] = G[k + 1 : s, :s]
-        G[:s, k : s - 1] = G[:s, k + 1 : s]
-        G[s - 1, :] = 0.0
-        G[:, s - 1] = 0.0
         self.size = s - 1
-        if s - 1 <= _REFACTOR_MAX and self.refactor():
-            self._L[s - 1, :] = 0.0
-            self._L[:, s - 1] = 0.0
-            return
+        if s - 1 <= _REFACTOR_MAX:
+            # shift the Gram matrix and refactor it (exact entries: no
+            # accumulated rounding); on failure G is shifted, L untouched
+            if _kernels.chol_delete(self._G, self._L, k, s):
+                return
+        else:
+            G = self._G
+            G[k : s - 1, :s] = G[k + 1 : s, :s]
+            G[:s, k : s - 1] = G[:s, k + 1 : s]
+            G[s - 1, :] = 0.0
+            G[:, s - 1] = 0.0
         L = np.delete(self._L[:s, :s], k, axis=0)
         for j in range(k, s - 1):
             a, b = L[j, j], L[j, j + 1]
@@ -97,17 +99,6 @@ class ActiveCholesky:
         self._L[: s - 1, : s - 1] = L
         self._L[s - 1, :] = 0.0
         self._L[:, s - 1] = 0.0
-
-    def refactor(self) -> bool:
-        """Recompute ``L`` from the stored Gram matrix; False if not definite."""
-        s = self.size
-        if s == 0:
-            return True
-        L = np.zeros((s, s))
-        if not _kernels.chol_factor(self._G, L, s):
-            return False
-        self._L[:s, :s] = L
-        return True
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         """``G_S^{-1} b``."""

@@ -253,9 +253,9 @@ class Homotopy:
     def drop(self, pos: int) -> None:
         s = self.n_active
         j = int(self._S[pos])
+        self.n_active = s - 1
         self._S[pos : s - 1] = self._S[pos + 1 : s]
         self._s[pos : s - 1] = self._s[pos + 1 : s]
-        self.n_active = s - 1
         self.chol.remove(pos)
         if self.K is not None:
             self.K[pos : s - 1] = self.K[pos + 1 : s]
@@ -340,22 +340,11 @@ class Homotopy:
         beta = self.beta
         c = self.c
 
-        # Entering: |c_j - gamma a_j| reaches beta - gamma (see ratio_test).
-        j_enter, q_best, sign = _kernels.ratio_test(
-            c, a, beta, self.block_penalty, self.just_dropped, _TINY)
-        gamma_enter = 1.0 / q_best if q_best > 0 else np.inf
-
-        # Dropping: an active coefficient reaches zero.
-        pos_drop, gamma_drop = _kernels.drop_test(self.z, S, w, s, self.just_added)
-
+        # entering (ratio_test), leaving (drop_test) or the target; z, c move
         gamma_target = beta - beta_target
-        gamma = min(gamma_target, gamma_enter, gamma_drop)
-        if gamma < gamma_target and beta - gamma < _RESOLUTION * self.beta_max:
-            # Events this close to beta = 0 are rounding noise (correlations
-            # are resolved to ~eps * beta_max): the last segment is followed
-            # to the target, which keeps the beta -> 0 limit of the path.
-            gamma = gamma_target
-        _kernels.advance(self.z, S, w, c, a, gamma)
+        gamma, j_enter, sign, pos_drop, gamma_drop = _kernels.step_events(
+            c, a, beta, self.block_penalty, self.just_dropped, self.z, S, w, s,
+            self.just_added, gamma_target, _RESOLUTION * self.beta_max, _TINY)
         self.beta = beta - gamma
         self.n_iter += 1
         self.just_dropped = -1

@@ -668,7 +668,9 @@ def lasso_path(A, y, betas=None, *, weights=None, fit_intercept: bool = True,
 
     def record(state: Homotopy, zero_step: bool) -> None:
         S = np.asarray(state.active, dtype=np.intp)
-        S = S[state.z[S] != 0]
+        # a coefficient against its sign crossed zero with the one that left
+        # at this kink (a tie, up to rounding): it is zero here
+        S = S[state.z[S] * state.signs > 0]
         vals = state.z[S].copy()
         if zero_step and len(kink_betas) > 1:
             kink_betas[-1], kink_idx[-1], kink_val[-1] = state.beta, S, vals
