@@ -41,6 +41,7 @@ class Problem:
         self.beta_max = float(np.max(np.abs(self.c0)))
         #: Columns that never need to enter (see :class:`DesignBackend`).
         self.redundant = design.redundant_columns(fit_intercept)
+        self._memo: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def centered(self, v: np.ndarray) -> np.ndarray:
         return v - v.mean() if self.fit_intercept else v
@@ -61,7 +62,7 @@ class Problem:
 
     def correlations(self, z: np.ndarray) -> np.ndarray:
         """``A_c^T (y_c - A_c z)``."""
-        return self.design.rmatvec(self.residual(z))
+        return self.residual_correlations(z)[1]
 
     def gram_block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Centered Gram block ``A_c[:, rows]^T A_c[:, cols]``."""
@@ -77,9 +78,16 @@ class Problem:
         return self.y_mean - float(self.col_means @ z)
 
     def residual_correlations(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Residual ``y_c - A_c z`` and correlations ``A_c^T`` of it."""
-        r = self.residual(z)
-        return r, self.design.rmatvec(r)
+        """Residual ``y_c - A_c z`` and correlations ``A_c^T`` of it.
+
+        The last result is kept (verification often asks again for the same
+        ``z``); callers get their own copies.
+        """
+        memo = self._memo
+        if memo is None or not np.array_equal(memo[0], z):
+            r = self.residual(z)
+            memo = self._memo = (z.copy(), r, self.design.rmatvec(r))
+        return memo[1].copy(), memo[2].copy()
 
     def gap(self, z: np.ndarray, r: np.ndarray, c: np.ndarray,
             beta: float) -> tuple[float, float]:
