@@ -45,6 +45,7 @@ class _DirectionGroup:
         members: np.ndarray,
         knots: np.ndarray,
         x_sorted: np.ndarray,
+        inputs: tuple[np.ndarray, np.ndarray] | None = None,
     ):
         self.direction = direction
         self.member_idx = members  # column indices of this group
@@ -53,15 +54,31 @@ class _DirectionGroup:
             self.members = slice(int(members[0]), int(members[-1]) + 1)
         self.knots = knots[self.members]  # centred knots, in column order
         k = self.knots
-        self.knot_order = (
-            np.arange(k.size) if np.all(k[1:] >= k[:-1])
-            else np.argsort(k, kind="stable")
-        )
-        self.knots_sorted = self.knots[self.knot_order]
         # For A^T r: how many sorted inputs lie strictly below (d=+1) or at or
         # below (d=-1) each knot; those inputs sit on the other branch.
         side = "left" if direction > 0 else "right"
-        self.input_split = np.searchsorted(x_sorted, self.knots, side=side)
+        if inputs is not None and k.shape == inputs[0].shape and np.array_equal(
+            k, inputs[0]
+        ):
+            # knots at the inputs themselves (Corollary 3.15): reuse their sort
+            order = inputs[1]
+            self.knot_order = order
+            self.knots_sorted = x_sorted
+            new = np.empty(x_sorted.size + 1, dtype=bool)
+            new[0] = new[-1] = True
+            np.not_equal(x_sorted[1:], x_sorted[:-1], out=new[1:-1])
+            bounds = np.flatnonzero(new)  # starts of runs of equal inputs, and n
+            run = np.cumsum(new[:-1]) - 1  # run of each sorted input
+            at = bounds[run] if side == "left" else bounds[run + 1]
+            self.input_split = np.empty(k.size, dtype=np.intp)
+            self.input_split[order] = at
+        else:
+            self.knot_order = (
+                np.arange(k.size) if np.all(k[1:] >= k[:-1])
+                else np.argsort(k, kind="stable")
+            )
+            self.knots_sorted = self.knots[self.knot_order]
+            self.input_split = np.searchsorted(x_sorted, k, side=side)
 
 
 class TwoLayerOperator(LinearOperator):
@@ -143,11 +160,12 @@ class TwoLayerOperator(LinearOperator):
         tc = knots - self._shift
         self._xc = xc
         self._tc = tc
-        self._order = np.argsort(xc)
+        self._order = np.argsort(xc, kind="stable")
         self._x_sorted = xc[self._order]
         self._groups = [
             _DirectionGroup(
-                d, np.flatnonzero(self.directions == d), tc, self._x_sorted
+                d, np.flatnonzero(self.directions == d), tc, self._x_sorted,
+                (xc, self._order),
             )
             for d in (1, -1)
             if np.any(self.directions == d)
