@@ -231,6 +231,12 @@ def test_path_is_exact_between_kinks():
         assert objective(D, y, z, xi, beta) == pytest.approx(direct.objective,
                                                              rel=1e-9)
         assert kkt(D, y, z, xi, beta) <= 1e-8
+    # every segment, not only the sampled ones: no kink is missed (this relu
+    # dictionary is degenerate: ties, dependent pairs, zero-length steps)
+    for k in range(1, path.n_kinks):
+        beta = 0.5 * (path.betas[k - 1] + path.betas[k])
+        z, xi = path.coef_at(beta), path.intercept_at(beta)
+        assert kkt(D, y, z, xi, beta) <= 1e-6, (k, beta)
     coefs, intercepts = path.evaluate([path.beta_max * 2, 0.05])
     assert coefs.shape == (2, op.shape[1]) and not coefs[0].any()
     assert intercepts[0] == pytest.approx(y.mean())

@@ -668,9 +668,12 @@ def lasso_path(A, y, betas=None, *, weights=None, fit_intercept: bool = True,
 
     def record(state: Homotopy, zero_step: bool) -> None:
         S = np.asarray(state.active, dtype=np.intp)
+        zS = state.z[S]
         # a coefficient against its sign crossed zero with the one that left
-        # at this kink (a tie, up to rounding): it is zero here
-        S = S[state.z[S] * state.signs > 0]
+        # at this kink (a tie, up to rounding), and one at rounding level
+        # entered here (a vanishing step after it): both are zero here
+        scale = float(np.abs(zS).max()) if S.size else 0.0
+        S = S[(zS * state.signs > 0) & (np.abs(zS) > 1e-14 * scale)]
         vals = state.z[S].copy()
         if zero_step and len(kink_betas) > 1:
             kink_betas[-1], kink_idx[-1], kink_val[-1] = state.beta, S, vals
