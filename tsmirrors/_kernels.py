@@ -2,9 +2,11 @@
 
 Each kernel fuses a handful of array passes that numpy would run one at a
 time (a gather, two prefix sums and the per-column formulas of a product;
-the ratio test of a homotopy step). The arithmetic is the same as the
-array code it replaces, in the same order, so results agree with a dense
-computation to rounding. Compiled code is cached on disk
+the ratio test, drop test and update of a homotopy step), or replaces a
+LAPACK call whose overhead dominates at the sizes of an active set (the
+triangular solves, appends and deletions of the active-set Cholesky
+factor). No fast-math: results agree with the dense computations the tests
+compare them to, to rounding. Compiled code is cached on disk
 (``cache=True``): the first call in a fresh installation compiles, later
 processes load it.
 
