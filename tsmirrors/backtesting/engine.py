@@ -384,8 +384,9 @@ def backtest(
         ``predict_point(steps, last_window=None)`` (or ``predict``) returning
         ``steps`` point forecasts. When it has ``quantiles`` (not None) and
         ``predict_quantiles(steps, last_window=None)``, its quantile
-        forecasts are backtested too. It is cloned (``sklearn.base.clone``)
-        for every fit and never modified.
+        forecasts are backtested too. It is never modified: it is cloned
+        once (``sklearn.base.clone``) and every fit works on a deep copy of
+        that clone.
     y : pandas.Series or array-like of shape (n,)
         The series, checked by :func:`tsmirrors.data.validate_series`
         (timestamps with a frequency, or positions).
