@@ -228,6 +228,12 @@ class _NetworkAR(BaseForecaster):
 
     predict_point = predict
 
+    @property
+    def objective_(self) -> float:
+        """Training objective in the Section 4 scaling (4.3)."""
+        check_is_fitted(self, "regressor_")
+        return self.regressor_.objective_ * 2.0 / self.n_rows_
+
     def predict_one_step(self, windows) -> np.ndarray:
         """One-step forecasts from many origins at once (no refit).
 
@@ -335,11 +341,6 @@ class ConvexAR(_NetworkAR):
             random_state=self.random_state,
         )
 
-    @property
-    def objective_(self) -> float:
-        check_is_fitted(self, "regressor_")
-        return self.regressor_.objective_ * 2.0 / self.n_rows_
-
     def to_torch(self):
         """The reconstructed network on the transformed lag inputs."""
         check_is_fitted(self, "regressor_")
@@ -399,11 +400,6 @@ class SGDNetAR(_NetworkAR):
             batch_size=self.batch_size,
             random_state=self.random_state,
         )
-
-    @property
-    def objective_(self) -> float:
-        check_is_fitted(self, "regressor_")
-        return self.regressor_.objective_ * 2.0 / self.n_rows_
 
 
 # --------------------------------------------------------- quantile AR
