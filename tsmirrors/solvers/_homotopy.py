@@ -24,6 +24,11 @@ _RESOLUTION = 1e-11
 _GRAM_BUDGET = 2**25
 
 
+def lasso_objective(z: np.ndarray, r: np.ndarray, beta: float) -> float:
+    """``1/2 ||r||^2 + beta ||z||_1`` for the residual ``r`` of ``z``."""
+    return 0.5 * float(r @ r) + beta * float(np.abs(z).sum())
+
+
 class Problem:
     """The centered least-squares data: ``A_c``, ``y_c`` and their products."""
 
@@ -92,7 +97,7 @@ class Problem:
     def gap(self, z: np.ndarray, r: np.ndarray, c: np.ndarray,
             beta: float) -> tuple[float, float]:
         """Primal objective and duality gap, from a rescaled residual."""
-        primal = 0.5 * float(r @ r) + beta * float(np.abs(z).sum())
+        primal = lasso_objective(z, r, beta)
         cmax = float(np.max(np.abs(c)))
         theta = r if cmax <= beta else (beta / cmax) * r
         d = self.yc - theta

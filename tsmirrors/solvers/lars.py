@@ -26,7 +26,14 @@ from sklearn.exceptions import ConvergenceWarning
 from .._validation import check_nonnegative, check_positive_int
 from ._cholesky import ActiveCholesky
 from ._design import _ScaledDesign, check_problem
-from ._homotopy import DesignBackend, GramBackend, Homotopy, Problem, run
+from ._homotopy import (
+    DesignBackend,
+    GramBackend,
+    Homotopy,
+    Problem,
+    lasso_objective,
+    run,
+)
 from ._result import SolverResult
 from .penalties import check_weights
 
@@ -151,9 +158,6 @@ def _active_set_descent(problem: Problem, h: Homotopy, beta: float, tol: float,
     refines, last_eq = 0, np.inf
     best_obj, stalled = np.inf, 0
 
-    def objective(zz, rr):
-        return 0.5 * float(rr @ rr) + beta * float(np.abs(zz).sum())
-
     for it in range(max_rounds):
         S, th = h.active, h.signs
         if S.size:
@@ -167,7 +171,7 @@ def _active_set_descent(problem: Problem, h: Homotopy, beta: float, tol: float,
                 dr = -problem.fitted(full)
                 tk = zS[flip] / (zS[flip] - new[flip])
                 ts = np.unique(np.concatenate([np.clip(tk, 0.0, 1.0), [1.0]]))
-                vals = [objective(zS + t * dz, r + t * dr) for t in ts]
+                vals = [lasso_objective(zS + t * dz, r + t * dr, beta) for t in ts]
                 t = float(ts[int(np.argmin(vals))])
                 zS = zS + t * dz
                 # Coefficients whose crossing is at (or before) t leave.
@@ -194,7 +198,7 @@ def _active_set_descent(problem: Problem, h: Homotopy, beta: float, tol: float,
         j = int(np.argmax(viol))
         if not viol[j] > tol_abs:
             return True, it + 1, h
-        obj = objective(h.z, r)
+        obj = lasso_objective(h.z, r, beta)
         if obj < best_obj - 1e-14 * abs(best_obj):
             best_obj, stalled = obj, 0
         elif viol[j] <= 1e-6 * scale:
@@ -419,7 +423,7 @@ def _independent_support(problem: Problem, z: np.ndarray, beta: float) -> np.nda
         return z
     out = z.copy()
     r = problem.residual(out)
-    obj0 = 0.5 * float(r @ r) + beta * float(np.abs(out).sum())
+    obj0 = lasso_objective(out, r, beta)
     for _ in range(S.size - 1):
         S = np.flatnonzero(out)
         if S.size < 2:
@@ -448,7 +452,7 @@ def _independent_support(problem: Problem, z: np.ndarray, beta: float) -> np.nda
         trial[S] = zS + best_t * v
         trial[S[best_pos]] = 0.0
         r = problem.residual(trial)
-        obj = 0.5 * float(r @ r) + beta * float(np.abs(trial).sum())
+        obj = lasso_objective(trial, r, beta)
         if obj > obj0 + 1e-12 * abs(obj0):
             break
         out = trial
