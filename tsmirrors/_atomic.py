@@ -165,23 +165,24 @@ def file_lock(path, timeout: float = 600.0):
             os.unlink(marker)
 
 
-def check_output_dir(out) -> Path:
+def check_output_dir(out, what: str = "the output folder") -> Path:
     """Check that ``out`` can hold output files, before any work is done.
 
-    Creates the folder if missing. Raises ``ValueError`` naming the problem
-    when ``out`` is an existing file (or sits below one) or is not writable.
+    Creates the folder if missing. Raises ``ValueError`` naming ``what`` and
+    the problem when ``out`` is an existing file (or sits below one) or is
+    not writable.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a folder")
+        raise ValueError(f"{what} {out} exists and is not a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ValueError(f"cannot create the output folder {out}: {exc}") from exc
+        raise ValueError(f"cannot create {what} {out}: {exc}") from exc
     try:
         fd, probe = tempfile.mkstemp(dir=out, prefix=".write-test.")
     except OSError as exc:
-        raise ValueError(f"the output folder {out} is not writable: {exc}") from exc
+        raise ValueError(f"{what} {out} is not writable: {exc}") from exc
     os.close(fd)
     os.unlink(probe)
     return out
