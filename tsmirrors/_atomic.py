@@ -144,7 +144,8 @@ def file_lock(path, timeout: float = 600.0):
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
         return
-    marker = path.with_name(path.name + ".held")  # pragma: no cover - no fcntl
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o644))  # as flock leaves it
+    marker = path.with_name(path.name + ".held")
     deadline = time.monotonic() + timeout
     while True:
         try:
