@@ -31,7 +31,12 @@ def _full_disk(write_some):
     """A writer that writes part of its output, then fails as a full disk does."""
 
     def writer(self, target, *args, **kwargs):
-        Path(target).write_bytes(write_some)  # the writers get paths here
+        if not hasattr(target, "write"):
+            Path(target).write_bytes(write_some)
+        elif "b" in target.mode:
+            target.write(write_some)
+        else:
+            target.write(write_some.decode())
         raise OSError(errno.ENOSPC, "No space left on device")
 
     return writer
@@ -182,3 +187,20 @@ def test_read_only_out_is_refused_before_any_work(tmp_path, capsys, monkeypatch,
         ["backtest", "--csv", str(GEMINI_2017), "--out", str(tmp_path)], capsys
     )
     assert "--out" in err and "is not writable" in err
+
+
+def test_experiment_files_are_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
+    from tsmirrors.experiments._common import new_figure, save_figure, write_tables
+
+    fig, _ = new_figure(1, 1, (2, 2))
+    tables = {"t": pd.DataFrame({"a": [1.0, 2.0]})}
+    save_figure(fig, tmp_path / "f.png")
+    write_tables(tmp_path, "x", "X", tables, markdown=["t"])
+    before = _snapshot(tmp_path)
+    monkeypatch.setattr(Figure, "savefig", _full_disk(b"\x89PNG"))
+    with pytest.raises(OSError, match="No space"):
+        save_figure(fig, tmp_path / "f.png")
+    monkeypatch.setattr(pd.DataFrame, "to_csv", _full_disk(b"a\n1."))
+    with pytest.raises(OSError, match="No space"):
+        write_tables(tmp_path, "x", "X", tables, markdown=["t"])
+    assert _snapshot(tmp_path) == before
