@@ -157,6 +157,13 @@ def test_every_single_bit_flip_is_refused(tmp_path):
             tsmirrors.load(bad)
         refused += 1
     assert refused == 300
+    # every bit of the magic line and the header (format version, checksum, size)
+    head = data.index(b"\n", len(_modelfile.MAGIC)) + 1
+    for bit in range(8 * head):
+        flipped = bytearray(data)
+        flipped[bit // 8] ^= 1 << (bit % 8)
+        with pytest.raises(ValueError):
+            _modelfile.loads(bytes(flipped))
     bad.write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match="truncated"):
         tsmirrors.load(bad)
