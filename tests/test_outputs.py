@@ -173,6 +173,10 @@ def test_bad_out_is_refused_before_any_work(tmp_path, capsys, no_work):
     )
     assert "unsupported image format 'xyz'" in err
     assert existing.read_text() == "x"
+    # a good --out is checked without being created: a failed run leaves nothing
+    fresh = tmp_path / "new" / "out"
+    assert _atomic.check_output_dir(fresh) == fresh
+    assert not (tmp_path / "new").exists()
 
 
 def test_read_only_out_is_refused_before_any_work(tmp_path, capsys, monkeypatch,

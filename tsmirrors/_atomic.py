@@ -166,24 +166,36 @@ def file_lock(path, timeout: float = 600.0):
             os.unlink(marker)
 
 
-def check_output_dir(out, what: str = "the output folder") -> Path:
+def check_output_dir(
+    out, what: str = "the output folder", create: bool = False
+) -> Path:
     """Check that ``out`` can hold output files, before any work is done.
 
-    Creates the folder if missing. Raises ``ValueError`` naming ``what`` and
-    the problem when ``out`` is an existing file (or sits below one) or is
-    not writable.
+    Raises ``ValueError`` naming ``what`` and the problem when ``out`` is an
+    existing file (or would sit below one) or cannot be written. A missing
+    folder is checked through its nearest existing parent and created only
+    with ``create=True``, so a run that fails later leaves nothing behind.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"{what} {out} exists and is not a folder")
+    if create:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"cannot create {what} {out}: {exc}") from exc
+    probe_dir = out
+    while not probe_dir.exists():
+        probe_dir = probe_dir.parent
+    if not probe_dir.is_dir():
+        raise ValueError(
+            f"cannot create {what} {out}: {probe_dir} exists and is not a folder"
+        )
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=probe_dir, prefix=".write-test.")
     except OSError as exc:
-        raise ValueError(f"cannot create {what} {out}: {exc}") from exc
-    try:
-        fd, probe = tempfile.mkstemp(dir=out, prefix=".write-test.")
-    except OSError as exc:
-        raise ValueError(f"{what} {out} is not writable: {exc}") from exc
+        where = "" if probe_dir == out else f" (its parent {probe_dir} is not)"
+        raise ValueError(f"{what} {out} is not writable{where}: {exc}") from exc
     os.close(fd)
     os.unlink(probe)
     return out
@@ -219,7 +231,7 @@ class OutputSet:
         self.files: list[Path] = []
 
     def __enter__(self) -> OutputSet:
-        check_output_dir(self.out)
+        check_output_dir(self.out, create=True)
         self._stage = Path(tempfile.mkdtemp(dir=self.out, prefix=".staging-"))
         return self
 
