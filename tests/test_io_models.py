@@ -49,6 +49,11 @@ REGRESSORS = {
         X1,
     ),
     "sign": (ConvexNetRegressor(activation="sign", beta=0.2), X1),
+    "random-state-instance": (
+        ConvexNetRegressor(activation="abs", depth=3, beta=0.1, n_features=20,
+                           random_state=np.random.RandomState(4)),
+        X1,
+    ),
     "leaky-dense": (
         ConvexNetRegressor(activation="leaky_relu", beta=0.1, solver="dense",
                            negative_slope=0.2),
@@ -83,6 +88,17 @@ FORECASTERS = {
 }
 
 
+def _assert_same_params(a, b):
+    pa, pb = a.get_params(), b.get_params()
+    assert pa.keys() == pb.keys()
+    for key, value in pa.items():
+        if isinstance(value, np.random.RandomState):
+            sa, sb = value.get_state(), pb[key].get_state()
+            assert sa[0] == sb[0] and np.array_equal(sa[1], sb[1]) and sa[2:] == sb[2:]
+        else:
+            assert value == pb[key], key
+
+
 def _assert_same(before, after):
     if isinstance(before, pd.DataFrame):
         pd.testing.assert_frame_equal(before, after, check_exact=True)
@@ -100,7 +116,7 @@ def test_regressor_round_trip_predicts_identically(tmp_path, name):
     Xg = np.column_stack([grid] * X.shape[1])
     loaded = tsmirrors.load(tsmirrors.save(model, tmp_path / "m.tsm"))
     assert type(loaded) is type(model)
-    assert loaded.get_params() == model.get_params()
+    _assert_same_params(loaded, model)
     assert np.array_equal(loaded.predict(Xg), model.predict(Xg))
     assert loaded.objective_ == model.objective_
     if isinstance(model, ConvexNetRegressor):

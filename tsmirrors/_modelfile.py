@@ -68,6 +68,7 @@ _ALLOWED_TYPES = {
     "pandas:Index": pd.Index,
     "pandas:PeriodIndex": pd.PeriodIndex,
 }
+_BIT_GENERATORS = frozenset(["MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64"])
 _TORCH_MODULES = frozenset(
     f"torch.nn.modules.container:{name}"
     for name in ("ModuleList", "ModuleDict", "ParameterList", "ParameterDict")
@@ -127,6 +128,10 @@ class _Encoder:
             return {"frame": [[self.enc(c), self.enc(obj[c].to_numpy())]
                               for c in obj.columns],
                     "index": self.index(obj.index)}
+        if isinstance(obj, np.random.RandomState):
+            return {"random_state": self.enc(obj.get_state(legacy=False))}
+        if isinstance(obj, np.random.Generator):
+            return {"generator": self.enc(obj.bit_generator.state)}
         mod = type(obj).__module__
         if mod.startswith("torch"):
             return self.torch(obj)
@@ -234,6 +239,8 @@ class _Decoder:
             return frame[[c for c, _ in cols]]
         if "tensor" in obj or "torch_dtype" in obj:
             return self.torch(obj)
+        if "random_state" in obj or "generator" in obj:
+            return self.rng(obj)
         raise ValueError(f"malformed model file: unknown entry {sorted(obj)[:3]}")
 
     def index(self, obj) -> pd.Index:
@@ -253,6 +260,19 @@ class _Decoder:
         if "strings" in obj:
             return pd.Index([str(v) for v in obj["strings"]], name=name)
         return pd.Index(self.array(obj["values"]).copy(), name=name)
+
+    def rng(self, obj):
+        state = self.dec(obj.get("random_state", obj.get("generator")))
+        name = state.get("bit_generator") if isinstance(state, dict) else None
+        if name not in _BIT_GENERATORS:
+            raise ValueError(f"the model file names a refused bit generator {name!r}")
+        if "random_state" in obj:
+            rs = np.random.RandomState()
+            rs.set_state(state)
+            return rs
+        bits = getattr(np.random, name)()
+        bits.state = state
+        return np.random.Generator(bits)
 
     def torch(self, obj):
         import torch
