@@ -112,6 +112,18 @@ def test_a_run_replaces_the_whole_set_of_the_previous_run(tmp_path):
         assert _atomic.sha256_file(tmp_path / name) == digest
 
 
+def test_staging_folders_of_killed_runs_are_cleared(tmp_path):
+    old, recent = tmp_path / ".staging-old", tmp_path / ".staging-recent"
+    for folder in (old, recent):
+        folder.mkdir()
+        (folder / "predictions.csv").write_text("cut mid-r")
+    two_days_ago = old.stat().st_mtime - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+    with _atomic.OutputSet(tmp_path) as run:
+        run.path("scores.csv").write_text("x")
+    assert not old.exists() and recent.exists()  # a run may still be writing there
+
+
 def test_concurrent_runs_never_mix_their_files(tmp_path, monkeypatch):
     real_replace = os.replace
     gate = threading.Barrier(2)

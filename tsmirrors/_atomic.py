@@ -272,10 +272,24 @@ class OutputSet:
                 if name not in checksums and Path(name).name == name:
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(self.out / name)
+            _remove_abandoned_staging(self.out, keep=stage)
             record = {"run_id": self.run_id, "files": checksums}
             with atomic_open(manifest, "w") as fh:
                 json.dump(record, fh, indent=1)
         self.files = [self.out / n for n in written]
+
+
+#: Age after which a staging folder is taken as left by a killed run.
+_ABANDONED_S = 24 * 3600.0
+
+
+def _remove_abandoned_staging(out: Path, keep: Path) -> None:
+    """Remove staging folders of runs that were killed while writing."""
+    now = time.time()
+    for folder in out.glob(".staging-*"):
+        with contextlib.suppress(OSError):
+            if folder != keep and now - folder.stat().st_mtime > _ABANDONED_S:
+                shutil.rmtree(folder)
 
 
 def _read_manifest_names(path: Path) -> list[str]:
