@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
-
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -55,22 +53,6 @@ def test_save_load_round_trip_gives_identical_predictions(tmp_path, make):
         pd.testing.assert_series_equal(before, after)
     else:
         np.testing.assert_array_equal(before, after)
-
-
-def test_load_checks_version_and_format(tmp_path):
-    model = ConvexNetRegressor(beta=0.1).fit(np.arange(5.0)[:, None], np.arange(5.0))
-    path = tsmirrors.save(model, tmp_path / "m.tsm")
-    payload = pickle.loads(path.read_bytes())
-    payload["version"] = "99.1.0"
-    path.write_bytes(pickle.dumps(payload))
-    with pytest.raises(ValueError, match="saved by tsmirrors 99.1.0"):
-        tsmirrors.load(path)
-    bad = tmp_path / "bad.tsm"
-    bad.write_bytes(pickle.dumps({"hello": 1}))
-    with pytest.raises(ValueError, match="not a tsmirrors model file"):
-        tsmirrors.load(bad)
-    with pytest.raises(ValueError, match="no saved model"):
-        tsmirrors.load(tmp_path / "missing.tsm")
 
 
 def test_classify_breakpoints():

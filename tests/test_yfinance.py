@@ -25,6 +25,8 @@ OFFLINE = (
     "query2.finance.yahoo.com. See https://curl.se/libcurl/c/libcurl-errors.html "
     "first for more details.')"
 )
+#: The cache file and the lock file kept beside it (no temporary file).
+CACHE_AND_LOCK = [".yfinance_BTC-USD_1h.csv.lock", "yfinance_BTC-USD_1h.csv"]
 DELISTED = "['NOPE-USD']: YFTzMissingError('possibly delisted; no timezone found')"
 
 
@@ -120,7 +122,7 @@ def test_first_download_writes_the_cache(tmp_path, monkeypatch):
     assert call["auto_adjust"] is True and call["progress"] is False
     cached = pd.read_csv(cache_file(tmp_path), index_col="timestamp")
     assert len(cached) == 48
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["yfinance_BTC-USD_1h.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == CACHE_AND_LOCK
 
 
 def test_second_call_merges_an_overlapping_range(tmp_path, monkeypatch):
@@ -224,7 +226,7 @@ def test_failed_cache_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
         df = load_yfinance(TICKER, cache_dir=tmp_path)
     assert len(df) == 48  # the download is still returned
     assert cache_file(tmp_path).read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["yfinance_BTC-USD_1h.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == CACHE_AND_LOCK
 
 
 def test_interrupted_cache_write_removes_the_temp_file(tmp_path, monkeypatch):
@@ -239,7 +241,7 @@ def test_interrupted_cache_write_removes_the_temp_file(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         load_yfinance(TICKER, cache_dir=tmp_path)
     assert cache_file(tmp_path).read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["yfinance_BTC-USD_1h.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == CACHE_AND_LOCK
 
 
 def test_flat_columns_and_naive_daily_index(tmp_path, monkeypatch):
@@ -307,3 +309,46 @@ def test_no_warning_on_a_clean_download(tmp_path, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_yfinance(TICKER, cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize("lock", ["flock", "exclusive_file"])
+def test_concurrent_downloads_keep_the_union_of_both(tmp_path, monkeypatch, lock):
+    import threading
+
+    from tsmirrors import _atomic
+
+    if lock == "exclusive_file":  # the fallback where fcntl does not exist
+        monkeypatch.setattr(_atomic, "fcntl", None)
+    fake = FakeYahoo(market())
+    both_downloading = threading.Barrier(2, timeout=30)
+
+    def slow_download(tickers, **kwargs):
+        both_downloading.wait()  # both downloads are in flight together
+        return fake(tickers, **kwargs)
+
+    monkeypatch.setattr(yfinance, "download", slow_download)
+    errors = []
+
+    def fetch(lo, hi):
+        try:
+            load_yfinance(
+                TICKER,
+                start=START + pd.Timedelta(hours=lo),
+                end=START + pd.Timedelta(hours=hi),
+                cache_dir=tmp_path,
+            )
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=fetch, args=rng) for rng in ((0, 20), (20, 48))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    cached = pd.read_csv(cache_file(tmp_path), index_col="timestamp")
+    assert len(cached) == 48  # neither range was lost
+    np.testing.assert_array_equal(cached["close"], market()["close"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == CACHE_AND_LOCK

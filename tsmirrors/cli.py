@@ -193,15 +193,16 @@ def _run_backtests(y, args, quantiles, label):
 def _write_outputs(out: Path, rows, preds, series, label, title):
     import pandas as pd
 
-    out.mkdir(parents=True, exist_ok=True)
-    pred_path = out / "predictions.csv"
-    preds.to_csv(pred_path, index=False)
-    table = pd.DataFrame(rows).T
-    table.index.name = "model"
-    table.to_csv(out / "scores.csv")
-    png = out / "backtest.png"
-    _plot_backtest(png, preds, series, title or label)
-    return pred_path, png
+    from ._atomic import OutputSet
+
+    # the run's files appear together, with manifest.json, or not at all
+    with OutputSet(out) as run:
+        preds.to_csv(run.path("predictions.csv"), index=False)
+        table = pd.DataFrame(rows).T
+        table.index.name = "model"
+        table.to_csv(run.path("scores.csv"))
+        _plot_backtest(run.path("backtest.png"), preds, series, title or label)
+    return out / "predictions.csv", out / "backtest.png"
 
 
 def _plot_backtest(path: Path, preds, series, title):
@@ -380,7 +381,10 @@ def _cmd_forecast(args) -> int:
             table["upper"],
             title=f"Forecast of {label}",
         )
-        ax.figure.savefig(args.plot, dpi=110)
+        from ._atomic import atomic_open
+
+        with atomic_open(args.plot, "wb") as fh:
+            ax.figure.savefig(fh, format=_plot_format(args.plot), dpi=110)
         print(f"wrote {args.plot}")
     return 0
 
@@ -420,8 +424,7 @@ def _cmd_path(args) -> int:
         )
     frame = pd.DataFrame(rows)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out / "path.csv", index=False)
+    from ._atomic import OutputSet
     from ._optional import import_optional
     from .plotting import plot_regularization_path
 
@@ -434,7 +437,9 @@ def _cmd_path(args) -> int:
     )
     ax.set_xlabel("beta in (4.3)")
     ax.figure.tight_layout()
-    ax.figure.savefig(out / "path.png", dpi=110)
+    with OutputSet(out) as run:  # both files, with manifest.json, or neither
+        frame.to_csv(run.path("path.csv"), index=False)
+        ax.figure.savefig(run.path("path.png"), dpi=110)
     print(
         f"Exact path of the 2-layer {args.activation} network on {label}: "
         f"{path.n_kinks} kinks, beta_max(4.3) = {2 * path.betas[0] / T:.4g}"
@@ -660,6 +665,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _plot_format(path) -> str:
+    """Image format of ``--plot`` from its suffix (png when there is none)."""
+    return Path(path).suffix.lstrip(".").lower() or "png"
+
+
+def _check_destinations(args) -> None:
+    """Refuse an unusable ``--out`` folder or ``--plot`` file before any work."""
+    from ._atomic import check_output_dir
+
+    if getattr(args, "out", None) is not None:
+        check_output_dir(args.out, "--out")
+    plot = getattr(args, "plot", None)
+    if plot is not None:
+        plot = Path(plot)
+        if plot.is_dir():
+            raise ValueError(f"--plot {plot} is a folder; give a file name")
+        check_output_dir(plot.parent, "the folder of --plot")
+        fmt = _plot_format(plot)
+        try:
+            from matplotlib.figure import Figure
+        except ImportError:  # reported by the command itself
+            return
+        supported = Figure().canvas.get_supported_filetypes()
+        if fmt not in supported:
+            raise ValueError(
+                f"--plot {plot}: unsupported image format {fmt!r}; use one of "
+                f"{', '.join(sorted(supported))}"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -670,6 +705,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        _check_destinations(args)  # a bad --out fails now, not after the work
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("tsmirrors: interrupted", file=sys.stderr)

@@ -1,18 +1,25 @@
-"""Saving and loading fitted estimators and forecasters."""
+"""Saving and loading fitted estimators and forecasters.
+
+Model files hold arrays and JSON only (see :mod:`tsmirrors._modelfile`):
+loading one executes no code from the file, and a file that was altered or
+cut short is refused with a ``ValueError`` before anything is rebuilt.
+"""
 
 from __future__ import annotations
 
 import os
-import pickle
-import tempfile
+import stat
 import warnings
 from pathlib import Path
 
+from . import _modelfile
+from ._atomic import atomic_write_bytes
 from ._version import __version__
 
 __all__ = ["save", "load"]
 
 _FORMAT = "tsmirrors-model"
+_MAX_BYTES = 2**31
 
 
 def _major_minor(version: str) -> tuple[int, ...]:
@@ -26,72 +33,82 @@ def _major_minor(version: str) -> tuple[int, ...]:
 def save(model, path: str | os.PathLike) -> Path:
     """Save a fitted tsmirrors estimator or forecaster to ``path``.
 
-    The file stores the tsmirrors version, which :func:`load` checks. It is
-    written atomically (a temporary file renamed into place).
+    The file holds the model's arrays in an ``.npz`` archive and everything
+    else (its class, parameters and fitted attributes) as JSON, with the
+    tsmirrors version, a format version and a SHA-256 checksum that
+    :func:`load` checks. It is written atomically (a temporary file in the
+    same folder, renamed into place).
 
     Parameters
     ----------
     model : object
-        Any fitted tsmirrors estimator, forecaster or network.
+        A tsmirrors estimator or forecaster (``ConvexNetRegressor``,
+        ``SGDNetRegressor``, ``ConvexAR``, ``ConvexQuantileAR``,
+        ``AR1Forecaster``, ``NaiveForecaster``, ``SGDNetAR``), fitted or not.
     path : str or path-like
 
     Returns
     -------
     pathlib.Path
+
+    Raises
+    ------
+    TypeError
+        If the model holds an object the format cannot store.
     """
     path = Path(path)
-    payload = {
+    meta = {
         "format": _FORMAT,
         "version": __version__,
         "class": f"{type(model).__module__}.{type(model).__qualname__}",
-        "model": model,
     }
+    if hasattr(model, "get_params"):
+        meta["params"] = {k: repr(v) for k, v in model.get_params(deep=False).items()}
+    data = _modelfile.dumps(meta, model)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write_bytes(path, data)
 
 
 def load(path: str | os.PathLike):
     """Load a model saved by :func:`save`.
 
-    Only load files you trust: the format is a Python pickle.
+    Nothing in the file is executed: arrays are read with
+    ``numpy.load(allow_pickle=False)`` and objects are rebuilt only for
+    tsmirrors' own classes.
 
     Raises
     ------
     ValueError
-        If the file is not a tsmirrors model, or was saved by a tsmirrors
-        version with a different major.minor version (a different patch
-        version only warns).
+        If the file is missing, is not a tsmirrors model file (a pickle is
+        refused without being read), is corrupted or truncated (checksum),
+        uses an unknown format version, or was saved by a tsmirrors version
+        with a different major.minor version (a different patch version only
+        warns).
     """
     path = Path(path)
-    if not path.exists():
-        raise ValueError(f"no saved model at {path}")
-    with open(path, "rb") as fh:
-        try:
-            payload = pickle.load(fh)
-        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
-            raise ValueError(f"{path} is not a tsmirrors model file: {exc}") from exc
-    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+    try:
+        info = path.stat()
+    except OSError:
+        raise ValueError(f"no saved model at {path}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{path} is not a regular file")
+    if info.st_size > _MAX_BYTES:
+        raise ValueError(f"{path} is {info.st_size} bytes, too large for a model file")
+    meta, arrays = _modelfile.read_checked(path.read_bytes(), str(path))
+    if meta.get("format") != _FORMAT:
         raise ValueError(f"{path} is not a tsmirrors model file")
-    saved = str(payload.get("version"))
+    saved = str(meta.get("version"))
     if _major_minor(saved) != _major_minor(__version__):
         raise ValueError(
             f"{path} was saved by tsmirrors {saved}; this is tsmirrors "
             f"{__version__}. Refit the model, or install tsmirrors=={saved} to "
             "load it"
         )
+    model = _modelfile.build(meta, arrays, str(path))
     if saved != __version__:
         warnings.warn(
             f"{path} was saved by tsmirrors {saved}, loading with {__version__}",
             UserWarning,
             stacklevel=2,
         )
-    return payload["model"]
+    return model

@@ -6,7 +6,6 @@ import contextlib
 import logging
 import os
 import re
-import tempfile
 import warnings
 from pathlib import Path
 from urllib.parse import quote
@@ -14,6 +13,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
+from .._atomic import atomic_open, file_lock
 from .._optional import import_optional
 from ._quality import DataQualityWarning
 from .loaders import PRICE_COLUMNS, _attach_frequency_report
@@ -188,17 +188,30 @@ def _read_cache(path: Path) -> pd.DataFrame | None:
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` to ``path`` so a reader never sees a partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            frame.to_csv(fh, index_label="timestamp")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "w", newline="") as fh:
+        frame.to_csv(fh, index_label="timestamp")
+
+
+def _lock_file(path: Path) -> Path:
+    """The lock file beside a cache file (kept: removing it would race)."""
+    return path.with_name(f".{path.name}.lock")
+
+
+@contextlib.contextmanager
+def _cache_locked(path: Path):
+    """Hold the cache file's lock, so that read-merge-write is one step.
+
+    Without it, two downloads of different ranges both read the old cache
+    and the last writer drops the other's bars. A cache folder that cannot
+    hold the lock (read-only) is used unlocked: its file is only read.
+    """
+    with contextlib.ExitStack() as stack:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(file_lock(_lock_file(path)))
+        except OSError:
+            pass
+        yield
 
 
 def load_yfinance(
@@ -280,8 +293,24 @@ def load_yfinance(
     path = _cache_file(cache_dir, ticker, interval)
 
     yf = import_optional("yfinance")
-    cached = _read_cache(path)
     raw, messages = _download(yf, ticker, interval, start_ts, end_ts)
+    got = raw is not None and len(raw) > 0
+    # a download to merge: read the cache after it, under the lock (another
+    # process may have added bars since this call started); without one the
+    # cache is only read, and its writes are atomic
+    with _cache_locked(path) if got else contextlib.nullcontext():
+        cached = _read_cache(path)
+        return _merge_and_finish(
+            raw, messages, cached, path, cache_dir, ticker, interval, start, end,
+            start_ts, end_ts,
+        )
+
+
+def _merge_and_finish(
+    raw, messages, cached, path, cache_dir, ticker, interval, start, end,
+    start_ts, end_ts,
+) -> pd.DataFrame:
+    """Merge a download into the cache and build the returned frame."""
     reason = "; ".join(m.strip() for m in messages if m.strip()) or "no reason given"
     got = raw is not None and len(raw) > 0
     failed = raw is None or (not got and bool(_NETWORK_ERROR.search(reason)))
@@ -349,6 +378,6 @@ def load_yfinance(
         warnings.warn(
             f"{ticker} ({interval}): " + " | ".join(report),
             DataQualityWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of load_yfinance
         )
     return frame

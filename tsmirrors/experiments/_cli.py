@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._atomic import atomic_open
 from ._common import DEFAULT_OUT, ExperimentResult, markdown_table
 
 __all__ = ["EXPERIMENTS", "main", "run"]
@@ -71,6 +72,7 @@ def main(names: Sequence[str], argv: Sequence[str] | None = None,
         text = (f"# Wall times (n_jobs={args.n_jobs}, quick={args.quick})\n\n"
                 + markdown_table(timing, ".1f") + "\n")
         Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "timing.md").write_text(text)
+        with atomic_open(Path(args.out) / "timing.md", "w") as fh:
+            fh.write(text)
         print(f"total wall time: {total:.1f} s ({total / 60:.1f} min)")
     return results

@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._atomic import atomic_open
+
 __all__ = [
     "DEFAULT_OUT",
     "Dataset",
@@ -649,7 +651,8 @@ def write_tables(
     files = []
     for key, df in tables.items():
         path = out_dir / f"{name}_{key}.csv"
-        df.to_csv(path, index=False)
+        with atomic_open(path, "w", newline="") as fh:
+            df.to_csv(fh, index=False)
         files.append(path)
     parts = [f"# {title}", ""]
     if notes:
@@ -657,7 +660,8 @@ def write_tables(
     for key in markdown:
         parts += [f"## {key}", "", markdown_table(tables[key], floatfmt), ""]
     md = out_dir / f"{name}.md"
-    md.write_text("\n".join(parts))
+    with atomic_open(md, "w") as fh:
+        fh.write("\n".join(parts))
     files.append(md)
     return files
 
@@ -674,7 +678,8 @@ def new_figure(nrows: int, ncols: int, size: tuple[float, float]):
 def save_figure(fig, path: Path) -> Path:
     """Save ``fig`` as PNG at 110 dpi."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=110)
     return path
 
 

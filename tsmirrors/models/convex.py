@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 
 import numpy as np
@@ -302,7 +303,9 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
         self.n_library_features_ = np.array([lib.n_features_ for lib in libs])
         self.coef_ = np.asarray(result.coef, dtype=np.float64)
         self.intercept_ = float(result.intercept)
-        self.solver_result_ = result
+        # keep the certificate, not the solver's session (a live HiGHS model
+        # cannot be copied or saved and holds megabytes per fit)
+        self.solver_result_ = dataclasses.replace(result, state=None)
         self.n_neurons_ = int(np.count_nonzero(self.coef_))
         self.beta_tilde_ = scale * beta
         self.fit_intercept_ = bool(fit_intercept)
