@@ -108,8 +108,26 @@ def test_a_run_replaces_the_whole_set_of_the_previous_run(tmp_path):
     assert names == ["a.csv", "b.csv", "manifest.json", "notes.txt"]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["run_id"] == run.run_id
-    for name, digest in manifest["files"].items():
-        assert _atomic.sha256_file(tmp_path / name) == digest
+    for name, entry in manifest["files"].items():
+        assert _atomic.sha256_file(tmp_path / name) == entry["sha256"]
+        assert entry["run_id"] == run.run_id
+
+
+def test_other_commands_files_stay_listed_with_the_run_that_wrote_them(tmp_path):
+    with _atomic.OutputSet(tmp_path, command="backtest") as first:
+        for name in ("predictions.csv", "scores.csv"):
+            first.path(name).write_text("backtest")
+    with _atomic.OutputSet(tmp_path, command="path") as second:
+        second.path("path.csv").write_text("path")
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert sorted(manifest["files"]) == ["path.csv", "predictions.csv", "scores.csv"]
+    owners = {name: e["run_id"] for name, e in manifest["files"].items()}
+    assert owners == {
+        "path.csv": second.run_id,
+        "predictions.csv": first.run_id,
+        "scores.csv": first.run_id,
+    }
+    assert (tmp_path / "predictions.csv").read_text() == "backtest"
 
 
 def test_staging_folders_of_killed_runs_are_cleared(tmp_path):
@@ -151,8 +169,8 @@ def test_concurrent_runs_never_mix_their_files(tmp_path, monkeypatch):
     }
     assert len(contents) == 1
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    for name, digest in manifest["files"].items():
-        assert _atomic.sha256_file(tmp_path / name) == digest
+    for name, entry in manifest["files"].items():
+        assert _atomic.sha256_file(tmp_path / name) == entry["sha256"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".staging")]
 
 

@@ -210,10 +210,18 @@ class OutputSet:
     ``out/.tsmirrors.lock`` so that two runs never interleave. On an
     exception nothing in ``out`` changes and the staging folder is removed.
 
+    The manifest maps every output file in ``out`` to its SHA-256 and to the
+    run and command that wrote it. A run replaces the files of earlier runs
+    of the same ``command`` as a whole (one it no longer writes is removed);
+    the files of other commands sharing the folder stay, listed with the run
+    that wrote them, so a reader can always tell which files belong together.
+
     Parameters
     ----------
     out : str or path-like
         The output folder (created if missing).
+    command : str, default="run"
+        What wrote the files (``"backtest"``, ``"path"``, ...).
 
     Attributes
     ----------
@@ -223,8 +231,9 @@ class OutputSet:
         Final paths of the files committed (after a successful exit).
     """
 
-    def __init__(self, out):
+    def __init__(self, out, command: str = "run"):
         self.out = Path(out)
+        self.command = str(command)
         self.run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
         self._names: list[str] = []
         self._stage: Path | None = None
@@ -262,18 +271,29 @@ class OutputSet:
         checksums = {name: sha256_file(stage / name) for name in written}
         manifest = self.out / MANIFEST
         with file_lock(self.out / ".tsmirrors.lock"):
-            previous = _read_manifest_names(manifest)
+            previous = _read_manifest_entries(manifest)
             # readers treat a folder without a manifest as "being written"
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(manifest)
             for name in written:
                 os.replace(stage / name, self.out / name)
-            for name in previous:
-                if name not in checksums and Path(name).name == name:
+            files = {}
+            for name, entry in previous.items():
+                if name in checksums:
+                    continue
+                if entry.get("command") == self.command:  # stale: same command
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(self.out / name)
+                elif (self.out / name).is_file():
+                    files[name] = entry
+            for name, digest in checksums.items():
+                files[name] = {
+                    "sha256": digest,
+                    "run_id": self.run_id,
+                    "command": self.command,
+                }
             _remove_abandoned_staging(self.out, keep=stage)
-            record = {"run_id": self.run_id, "files": checksums}
+            record = {"run_id": self.run_id, "command": self.command, "files": files}
             with atomic_open(manifest, "w") as fh:
                 json.dump(record, fh, indent=1)
         self.files = [self.out / n for n in written]
@@ -292,9 +312,16 @@ def _remove_abandoned_staging(out: Path, keep: Path) -> None:
                 shutil.rmtree(folder)
 
 
-def _read_manifest_names(path: Path) -> list[str]:
+def _read_manifest_entries(path: Path) -> dict[str, dict]:
+    """The ``files`` of a manifest, each a dict; plain names only."""
     try:
         files = json.loads(path.read_text(encoding="utf-8")).get("files", {})
     except (OSError, ValueError, AttributeError):
-        return []
-    return [str(n) for n in files] if isinstance(files, dict) else []
+        return {}
+    if not isinstance(files, dict):
+        return {}
+    return {
+        str(name): entry
+        for name, entry in files.items()
+        if isinstance(entry, dict) and Path(str(name)).name == str(name)
+    }

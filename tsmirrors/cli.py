@@ -196,7 +196,7 @@ def _write_outputs(out: Path, rows, preds, series, label, title):
     from ._atomic import OutputSet
 
     # the run's files appear together, with manifest.json, or not at all
-    with OutputSet(out) as run:
+    with OutputSet(out, command="backtest") as run:
         preds.to_csv(run.path("predictions.csv"), index=False)
         table = pd.DataFrame(rows).T
         table.index.name = "model"
@@ -437,7 +437,7 @@ def _cmd_path(args) -> int:
     )
     ax.set_xlabel("beta in (4.3)")
     ax.figure.tight_layout()
-    with OutputSet(out) as run:  # both files, with manifest.json, or neither
+    with OutputSet(out, command="path") as run:  # both files and the manifest, or none
         frame.to_csv(run.path("path.csv"), index=False)
         ax.figure.savefig(run.path("path.png"), dpi=110)
     print(
