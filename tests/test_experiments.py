@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,15 @@ from tsmirrors.experiments.optimal_set import (  # noqa: E402
 )
 from tsmirrors.experiments.planted import convex_path  # noqa: E402
 
+# the package exports functions named like their modules: reach the modules
+_cli = importlib.import_module("tsmirrors.experiments._cli")
+common_module = importlib.import_module("tsmirrors.experiments._common")
+autoregression_module = importlib.import_module("tsmirrors.experiments.autoregression")
+depth_module = importlib.import_module("tsmirrors.experiments.depth")
+optimal_set_module = importlib.import_module("tsmirrors.experiments.optimal_set")
+planted_module = importlib.import_module("tsmirrors.experiments.planted")
+quantile_module = importlib.import_module("tsmirrors.experiments.quantile")
+
 REPO = Path(__file__).resolve().parents[1]
 REL = 1e-9
 
@@ -64,13 +74,41 @@ def _exist(result) -> None:
     assert {".png", ".csv", ".md"} <= suffixes
 
 
+def _capture_figures(monkeypatch, module) -> dict:
+    """Record the figures an experiment module saves, by file name."""
+    figures = {}
+    save = module.save_figure
+
+    def spy(fig, path):
+        figures[Path(path).name] = fig
+        return save(fig, path)
+
+    monkeypatch.setattr(module, "save_figure", spy)
+    return figures
+
+
+def _assert_readable(figures: dict) -> None:
+    """Every panel with data says what its axes are."""
+    assert figures
+    for name, fig in figures.items():
+        for ax in fig.axes:
+            if not ax.has_data():
+                continue
+            # a twin axis (neurons beside the loss) shares its partner's x label
+            xlabels = [a.get_xlabel() for a in ax.get_shared_x_axes().get_siblings(ax)]
+            assert any(xlabels), f"{name}: {ax.get_title()!r} has no x label"
+            assert ax.get_ylabel(), f"{name}: {ax.get_title()!r} has no y label"
+
+
 def _convex_at_most_sgd(convex: float, sgd: np.ndarray) -> bool:
     return bool(np.all(convex <= np.asarray(sgd) * (1 + REL)))
 
 
-def test_autoregression_quick(tmp_path, prices):
+def test_autoregression_quick(tmp_path, prices, monkeypatch):
+    figures = _capture_figures(monkeypatch, autoregression_module)
     res = autoregression(tmp_path, quick=True, prices=prices)
     _exist(res)
+    _assert_readable(figures)
     summary, trials = res.tables["summary"], res.tables["trials"]
     assert len(summary) == 3  # two price windows and the planted series
     for _, row in summary.iterrows():
@@ -88,9 +126,15 @@ def test_autoregression_quick(tmp_path, prices):
     assert (tmp_path / "fig4_2_training_time.png").is_file()
 
 
-def test_depth_quick(tmp_path, prices):
+def test_depth_quick(tmp_path, prices, monkeypatch):
+    figures = _capture_figures(monkeypatch, depth_module)
     res = depth(tmp_path, quick=True, prices=prices)
     _exist(res)
+    _assert_readable(figures)
+    # Figure 4.5: the zoom shows part of the test period, not all of it again
+    full, zoom = figures["fig4_5_depth_predictions.png"].axes
+    assert zoom.get_lines()[0].get_xdata().size < full.get_lines()[0].get_xdata().size
+    assert "zoom: first" in zoom.get_title()
     fits = res.tables["fits"]
     cfg = res.settings
     assert len(fits) == cfg["n_windows"] * len(cfg["depths"]) * cfg["n_repeats"]
@@ -102,9 +146,11 @@ def test_depth_quick(tmp_path, prices):
     assert set(res.tables["by_depth"]["depth"]) == set(cfg["depths"])
 
 
-def test_planted_quick(tmp_path):
+def test_planted_quick(tmp_path, monkeypatch):
+    figures = _capture_figures(monkeypatch, planted_module)
     res = planted_path(tmp_path, quick=True)
     _exist(res)
+    _assert_readable(figures)
     comp, trials = res.tables["comparison"], res.tables["trials"]
     for _, row in comp.iterrows():
         sel = (trials["sigma2"] == row["sigma2"]) & (trials["beta"] == row["beta"])
@@ -117,9 +163,11 @@ def test_planted_quick(tmp_path):
         assert np.all(np.diff(obj) >= -1e-9 * obj[1:])
 
 
-def test_quantile_quick(tmp_path, prices):
+def test_quantile_quick(tmp_path, prices, monkeypatch):
+    figures = _capture_figures(monkeypatch, quantile_module)
     res = quantile_regression(tmp_path, quick=True, prices=prices)
     _exist(res)
+    _assert_readable(figures)
     summary, trials = res.tables["summary"], res.tables["trials"]
     assert set(summary["tau"]) == {0.05, 0.5, 0.95}
     for _, row in summary.iterrows():
@@ -131,9 +179,11 @@ def test_quantile_quick(tmp_path, prices):
         lambda c: c.between(0, 1)).all().all()
 
 
-def test_optimal_set_quick(tmp_path):
+def test_optimal_set_quick(tmp_path, monkeypatch):
+    figures = _capture_figures(monkeypatch, optimal_set_module)
     res = optimal_set(tmp_path, quick=True)
     _exist(res)
+    _assert_readable(figures)
     s = res.tables["summary"]
     assert len(s) == 2
     assert (s["dim"] > 0).all()
@@ -249,3 +299,33 @@ def test_example_script_runs(tmp_path):
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "fig_e1_optimal_set.png").is_file()
     assert (tmp_path / "optimal_set.md").is_file()
+
+
+def test_fit_convex_times_a_warm_solver(monkeypatch):
+    """The first fit of a configuration (loading compiled code) is not timed."""
+    from tsmirrors.models.convex import ConvexNetRegressor
+
+    fits = []
+    fit = ConvexNetRegressor.fit
+
+    def counting_fit(self, X, y):
+        fits.append(X.shape)
+        return fit(self, X, y)
+
+    monkeypatch.setattr(ConvexNetRegressor, "fit", counting_fit)
+    monkeypatch.setattr(common_module, "_WARMED_UP", set())
+    ds, _ = planted_dataset(40, sigma2=1.0, n_neurons=3, random_state=0)
+    fit_convex(ds, 0.1)
+    assert len(fits) == 2  # an untimed warm-up, then the timed fit
+    fit_convex(ds, 0.01)
+    assert len(fits) == 3  # warm already
+    fit_convex(ds, 0.01, depth=3, n_features=30, random_state=0)
+    assert len(fits) == 5  # a new configuration warms up again
+
+
+def test_quick_help_does_not_promise_seconds(capsys):
+    with pytest.raises(SystemExit):
+        _cli.main(["optimal_set"], ["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "runs in seconds" not in text
+    assert "about a minute per experiment" in text

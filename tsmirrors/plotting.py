@@ -305,7 +305,18 @@ def plot_backtest(
 
 
 def plot_regularization_path(
-    betas, loss, n_neurons=None, ax=None, title=None, sgd=None
+    betas,
+    loss,
+    n_neurons=None,
+    ax=None,
+    title=None,
+    sgd=None,
+    *,
+    sgd_summary=None,
+    ylabel="training loss",
+    xlabel="beta",
+    yscale="linear",
+    beta_max=None,
 ):
     """Training loss (and neurons) against beta, on log axes.
 
@@ -317,6 +328,16 @@ def plot_regularization_path(
         Number of neurons at each beta, drawn on a second axis.
     sgd : list of (betas, loss) or None
         Gradient-trained runs drawn for comparison (noisy estimates of the path).
+    sgd_summary : (betas, mean, std) or None
+        Mean and standard deviation of the runs, drawn as error bars.
+    ylabel : str, default="training loss"
+    xlabel : str, default="beta"
+    yscale : {"linear", "log"}
+        Scale of the loss axis.
+    beta_max : float or None
+        Drawn as a dotted vertical line (above it the network is constant).
+
+    All curves share one legend.
     """
     ax = _axes(ax)
     betas = np.asarray(betas, dtype=float)
@@ -331,9 +352,23 @@ def plot_regularization_path(
                 label="SGD runs" if k == 0 else None,
             )
     ax.plot(betas, loss, color="tab:blue", lw=1.8, label="convex (exact path)")
+    if sgd_summary is not None:
+        b, mean, std = sgd_summary
+        ax.errorbar(
+            b,
+            mean,
+            yerr=std,
+            color="black",
+            lw=1.4,
+            capsize=3,
+            label="SGD mean +- std",
+        )
+    if beta_max is not None:
+        ax.axvline(beta_max, color="0.5", ls=":", lw=1, label="beta_max")
     ax.set_xscale("log")
-    ax.set_xlabel("beta")
-    ax.set_ylabel("training loss")
+    ax.set_yscale(yscale)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     if n_neurons is not None:
         ax2 = ax.twinx()
         ax2.step(

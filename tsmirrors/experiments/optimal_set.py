@@ -427,10 +427,13 @@ def optimal_set(
         top = ax.get_ylim()[1]
         for v, name in ((mse.min(), "min"), (np.median(mse), "median"),
                         (mse.max(), "max")):
-            ax.axvline(v, color="black", lw=1.0, ls="-" if name == "median" else ":")
+            ax.axvline(v, color="black", lw=1.0, ls="-" if name == "median" else ":",
+                       label={"min": "min and max over the set", "median": "median",
+                              "max": None}[name])
         ax.plot([res["min_norm_mse"]], [0.5 * top], marker="*", color="red",
                 markersize=16, ls="none", label="min-norm solution")
-        ax.set_xlabel("test MSE")
+        ax.set_xlabel("test MSE of an optimal network")
+        ax.set_ylabel("hit-and-run samples")
         ax.set_title(f"planted {res['kind']}: dim {row['dim']}, "
                      f"beta/beta_max={row['beta_over_beta_max']:.3g}", fontsize=9)
         ax.legend(fontsize=7)
