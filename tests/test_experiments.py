@@ -116,6 +116,9 @@ def test_autoregression_quick(tmp_path, prices, monkeypatch):
         assert len(sgd) == res.settings["n_trials"]
         assert _convex_at_most_sgd(row["convex_objective"], sgd)
         assert row["convex_below_all_sgd"]
+        # the returned network is one of the optimal set's
+        lo, hi = row["optimal_test_mse_min"], row["optimal_test_mse_max"]
+        assert lo * (1 - 1e-9) <= row["convex_test_mse"] <= hi * (1 + 1e-9)
     curves = res.tables["curves"]
     assert {"epoch", "objective", "test_loss", "time_s"} <= set(curves.columns)
     per_trial = curves.groupby(["dataset", "trial"])["epoch"].max()
@@ -329,3 +332,36 @@ def test_quick_help_does_not_promise_seconds(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "runs in seconds" not in text
     assert "about a minute per experiment" in text
+
+
+def test_test_mse_range_over_a_segment_of_optimal_networks():
+    """Neurons at the smallest and largest input fit a line alike."""
+    from tsmirrors.features import Library
+    from tsmirrors.solvers import lasso_beta_max
+
+    rng = np.random.default_rng(3)
+    x = np.sort(rng.uniform(0, 1, 30))
+    y = 2.0 * x + 0.01 * rng.standard_normal(30)
+    xt = rng.uniform(1.0, 2.0, 20)  # outside the training range
+    yt = 2.0 * xt
+    lib = Library(activation="abs")
+    A, At = lib.fit_transform(x), lib.transform(xt)
+    beta = 0.9 * lasso_beta_max(A, y)
+    opt = lasso_optimal_set(A, y, beta)
+    assert opt.dim == 1
+    lo, hi = optimal_set_module.mse_range_over_optimal_set(opt, A, At, yt)
+    # independently: t z |x - x_min| - (1 - t) z |x - x_max|, t in [0, 1], all
+    # with the same training fit and the same |z|
+    a = x - x.min()
+    ac = a - a.mean()
+    z = np.sign(ac @ y) * (abs(ac @ y) - beta) / (ac @ ac)  # one-column Lasso
+    mse = []
+    for t in np.linspace(0, 1, 10001):
+        f = t * z * np.abs(x - x.min()) - (1 - t) * z * np.abs(x - x.max())
+        ft = t * z * np.abs(xt - x.min()) - (1 - t) * z * np.abs(xt - x.max())
+        mse.append(np.mean((ft + np.mean(y - f) - yt) ** 2))
+    mse = np.array(mse)
+    # rtol: the grid's step 1e-4 moves a quadratic's minimum by ~1e-8
+    assert hi == pytest.approx(mse.max(), rel=1e-9)
+    assert lo == pytest.approx(mse.min(), rel=1e-6)
+    assert lo < 0.9 * hi  # the optimal networks really differ out of range
