@@ -93,7 +93,13 @@ def test_backtest_plot_says_what_it_shows_and_separates_models():
         assert ax.get_xlabel() == "time (UTC)"
         assert ax.get_ylabel()
         assert isinstance(ax.xaxis.get_major_formatter(), mdates.ConciseDateFormatter)
-    assert errors.get_ylabel() == "absolute error (USD)"
+    assert errors.get_ylabel() == "MAE / MAE of naive"
+    naive = next(line for line in errors.get_lines() if line.get_label() == "naive")
+    ratios = naive.get_ydata()
+    assert np.allclose(ratios[np.isfinite(ratios)], 1.0)
+    plt.close(fig)
+    fig = plot_backtest(preds, y, ylabel="close (USD)", relative_to=None)
+    assert fig.axes[2].get_ylabel() == "MAE (USD)"
     labels = " ".join(t.get_text() for t in top.get_legend().get_texts())
     assert "90% interval" in labels and "observed coverage" in labels
     plt.close(fig)
