@@ -365,3 +365,20 @@ def test_test_mse_range_over_a_segment_of_optimal_networks():
     assert hi == pytest.approx(mse.max(), rel=1e-9)
     assert lo == pytest.approx(mse.min(), rel=1e-6)
     assert lo < 0.9 * hi  # the optimal networks really differ out of range
+
+
+def test_log_axis_labels_plain_numbers_without_crowding():
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    ax.plot([1.8e-3, 2e-2], [0, 1])
+    common_module.log_axis(ax)
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels(minor=True) if t.get_text()]
+    assert labels == []  # unlabelled minor ticks: "3 x 10^-3 4 x 10^-3" ran together
+    shown = [
+        t.get_text()
+        for t in ax.get_xticklabels()
+        if t.get_text() and 1.8e-3 <= t.get_position()[0] <= 2e-2
+    ]
+    assert shown == ["0.002", "0.005", "0.01", "0.02"]

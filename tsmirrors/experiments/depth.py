@@ -13,8 +13,10 @@ from ._common import (
     Dataset,
     ExperimentResult,
     ar1_baseline,
+    count_axis,
     fit_convex,
     load_hourly_close,
+    log_axis,
     new_figure,
     price_windows,
     run_parallel,
@@ -233,7 +235,8 @@ def _figures(out, windows, depths, fits, ar1, cfg, beta, random_state):
         ax.set_xlabel("depth")
         ax.set_ylabel("MSE (standardized units)")
         ax.set_title(f"{ds.name}: one network per depth", fontsize=9)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
+        # below the x label: the bars fill the axes
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
     files.append(save_figure(fig, out / "fig4_3_depth_losses.png"))
 
     # Figure 4.5: predictions of the example networks on the first window,
@@ -282,8 +285,9 @@ def _figures(out, windows, depths, fits, ar1, cfg, beta, random_state):
             if col == "test_mse":
                 ax.axvline(ar1[ds.name]["test_loss"], color="tab:green", ls="--",
                            label="AR(1)+bias")
+            count_axis(ax)
             if log:
-                ax.set_xscale("log")
+                log_axis(ax)
             else:
                 ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
             ax.set_title(f"{ds.name}: {label}", fontsize=9)
@@ -299,8 +303,9 @@ def _figures(out, windows, depths, fits, ar1, cfg, beta, random_state):
     for L in depths:
         ax.hist(fits.loc[fits["depth"] == L, "time_s"], bins=bins, histtype="step",
                 lw=1.4, color=colors[L], label=f"L={L}")
+    count_axis(ax)
     if log:
-        ax.set_xscale("log")
+        log_axis(ax)
     ax.set_xlabel("Lasso solve time (s)")
     ax.set_ylabel("fits")
     ax.set_title("Training time by depth (all windows and repeats)", fontsize=9)
