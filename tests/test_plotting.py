@@ -151,3 +151,26 @@ def test_path_plot_legend_names_the_neuron_count():
     texts = {t.get_text() for legend in legends for t in legend.get_texts()}
     assert {"convex (exact path)", "neurons"} <= texts
     plt.close(ax.figure)
+
+
+def test_cli_forecast_plot_shows_the_coverage_and_the_unit(tmp_path, monkeypatch):
+    seen = {}
+    real = plotting_module.plot_forecast
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plotting_module, "plot_forecast", spy)
+    y = _series(n=200)
+    csv = tmp_path / "BTC-USD.csv"
+    pd.DataFrame({"date": y.index.strftime("%Y-%m-%d %H:%M:%S"), "close": y}).to_csv(
+        csv, index=False
+    )
+    png = tmp_path / "f.png"
+    argv = ["forecast", "--csv", str(csv), "--steps", "3", "--window", "150"]
+    assert cli.main(argv + ["--coverage", "0.8", "--plot", str(png)]) == 0
+    assert seen["coverage"] == 0.8
+    assert seen["ylabel"] == "close (USD)"
+    assert png.is_file()
+    plt.close("all")
