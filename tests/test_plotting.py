@@ -174,3 +174,17 @@ def test_cli_forecast_plot_shows_the_coverage_and_the_unit(tmp_path, monkeypatch
     assert seen["ylabel"] == "close (USD)"
     assert png.is_file()
     plt.close("all")
+
+
+def test_backtest_plot_of_an_integer_indexed_series():
+    """Steps, not dates: no conversion to 1970 timestamps, a "time step" axis."""
+    y = _series(n=120).reset_index(drop=True)
+    y.index = y.index * 2 + 400  # an integer index with step 2
+    preds = _preds(y, 60)
+    fig = plot_backtest(preds, y)
+    top, _, errors = fig.axes[:3]
+    assert top.get_xlabel() == "time step"
+    first = top.get_lines()[0].get_xdata()
+    assert first[0] == y.index[-60] and first[-1] == y.index[-1]
+    assert errors.get_lines()[0].get_xdata()[-1] == y.index[-1]
+    plt.close(fig)

@@ -217,7 +217,9 @@ def plot_backtest(
     plt = import_optional("matplotlib.pyplot")
     first_step = int(preds["step"].min())
     frame = preds[preds["step"] == first_step].copy()
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"])
+    index = series.index
+    if isinstance(index, pd.DatetimeIndex):
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"])
     stamps = np.sort(frame["timestamp"].unique())
     n_total = stamps.size
     shown = stamps[-int(last) :]
@@ -229,7 +231,6 @@ def plot_backtest(
         else f"last {shown.size} of {n_total} {kind} forecasts"
     )
     fig, axes = plt.subplots(3, 1, figsize=figsize, layout="constrained")
-    index = pd.DatetimeIndex(series.index)
     for ax, times, heading in (
         (axes[0], shown, what),
         (axes[1], zoomed, f"zoom: last {zoomed.size} forecasts"),
@@ -289,7 +290,7 @@ def plot_backtest(
     rolling = {}
     for model, part in frame.groupby("model", sort=False):
         err = (part["y_pred"] - part["y_true"]).abs().to_numpy()
-        err = pd.Series(err, index=pd.DatetimeIndex(part["timestamp"])).sort_index()
+        err = pd.Series(err, index=pd.Index(part["timestamp"])).sort_index()
         rolling[model] = err.rolling(window, min_periods=window).mean()
     base = rolling.get(relative_to) if relative_to is not None else None
     for model, curve in rolling.items():
