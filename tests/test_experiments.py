@@ -372,7 +372,7 @@ def test_log_axis_labels_plain_numbers_without_crowding():
 
     ax = Figure().subplots()
     ax.plot([1.8e-3, 2e-2], [0, 1])
-    common_module.log_axis(ax)
+    importlib.import_module("tsmirrors.experiments._axes").log_axis(ax)
     ax.figure.canvas.draw()
     labels = [t.get_text() for t in ax.get_xticklabels(minor=True) if t.get_text()]
     assert labels == []  # unlabelled minor ticks: "3 x 10^-3 4 x 10^-3" ran together

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._axes import log_scale_if_wide, unit_mse
 from ._common import (
     DEFAULT_OUT,
     ExperimentResult,
@@ -15,7 +16,6 @@ from ._common import (
     ar1_baseline,
     fit_convex,
     load_hourly_close,
-    log_scale_if_wide,
     new_figure,
     planted_dataset,
     plot_trials,
@@ -23,7 +23,6 @@ from ._common import (
     run_parallel,
     save_figure,
     sum_beta,
-    unit_mse,
     write_tables,
 )
 

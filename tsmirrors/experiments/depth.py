@@ -8,21 +8,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._axes import count_axis, log_axis, time_axis, unit_mse
 from ._common import (
     DEFAULT_OUT,
     Dataset,
     ExperimentResult,
     ar1_baseline,
-    count_axis,
     fit_convex,
     load_hourly_close,
-    log_axis,
     new_figure,
     price_windows,
     run_parallel,
     save_figure,
-    time_axis,
-    unit_mse,
     write_tables,
 )
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._axes import log_scale_if_wide
 from ._common import (
     DEFAULT_OUT,
     ExperimentResult,
     _sgd_task,
-    log_scale_if_wide,
     new_figure,
     planted_dataset,
     plot_trials,
