@@ -169,18 +169,22 @@ def main() -> None:
                 ax.axvline(b, color="tab:red", ls=":", lw=1)
                 ax.annotate(
                     f"{kind} {b:g}",
-                    (b, 0.02),
+                    (b, 0.98),  # the top is clear: the networks dip at reflections
                     xycoords=("data", "axes fraction"),
                     color="tab:red",
                     fontsize=7,
                     rotation=90,
                     ha="right",
-                    va="bottom",
+                    va="top",
                 )
         ax.set_title(name)
-        ax.legend(fontsize=8, loc="upper left")
+        ax.set_xlabel("input x")
+        ax.set_ylabel("network output f(x)")
         ax.grid(alpha=0.3)
-    fig.tight_layout()
+    # one legend below the panels: inside them it hid the reflection labels
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=3,
+               fontsize=8)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(out / "reflections.png", dpi=110)
     print(f"\nwrote {out / 'reflections.png'}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,15 @@ from tsmirrors.experiments.optimal_set import (  # noqa: E402
 )
 from tsmirrors.experiments.planted import convex_path  # noqa: E402
 
+# the package exports functions named like their modules: reach the modules
+_cli = importlib.import_module("tsmirrors.experiments._cli")
+common_module = importlib.import_module("tsmirrors.experiments._common")
+autoregression_module = importlib.import_module("tsmirrors.experiments.autoregression")
+depth_module = importlib.import_module("tsmirrors.experiments.depth")
+optimal_set_module = importlib.import_module("tsmirrors.experiments.optimal_set")
+planted_module = importlib.import_module("tsmirrors.experiments.planted")
+quantile_module = importlib.import_module("tsmirrors.experiments.quantile")
+
 REPO = Path(__file__).resolve().parents[1]
 REL = 1e-9
 
@@ -64,13 +74,41 @@ def _exist(result) -> None:
     assert {".png", ".csv", ".md"} <= suffixes
 
 
+def _capture_figures(monkeypatch, module) -> dict:
+    """Record the figures an experiment module saves, by file name."""
+    figures = {}
+    save = module.save_figure
+
+    def spy(fig, path):
+        figures[Path(path).name] = fig
+        return save(fig, path)
+
+    monkeypatch.setattr(module, "save_figure", spy)
+    return figures
+
+
+def _assert_readable(figures: dict) -> None:
+    """Every panel with data says what its axes are."""
+    assert figures
+    for name, fig in figures.items():
+        for ax in fig.axes:
+            if not ax.has_data():
+                continue
+            # a twin axis (neurons beside the loss) shares its partner's x label
+            xlabels = [a.get_xlabel() for a in ax.get_shared_x_axes().get_siblings(ax)]
+            assert any(xlabels), f"{name}: {ax.get_title()!r} has no x label"
+            assert ax.get_ylabel(), f"{name}: {ax.get_title()!r} has no y label"
+
+
 def _convex_at_most_sgd(convex: float, sgd: np.ndarray) -> bool:
     return bool(np.all(convex <= np.asarray(sgd) * (1 + REL)))
 
 
-def test_autoregression_quick(tmp_path, prices):
+def test_autoregression_quick(tmp_path, prices, monkeypatch):
+    figures = _capture_figures(monkeypatch, autoregression_module)
     res = autoregression(tmp_path, quick=True, prices=prices)
     _exist(res)
+    _assert_readable(figures)
     summary, trials = res.tables["summary"], res.tables["trials"]
     assert len(summary) == 3  # two price windows and the planted series
     for _, row in summary.iterrows():
@@ -78,6 +116,9 @@ def test_autoregression_quick(tmp_path, prices):
         assert len(sgd) == res.settings["n_trials"]
         assert _convex_at_most_sgd(row["convex_objective"], sgd)
         assert row["convex_below_all_sgd"]
+        # the returned network is one of the optimal set's
+        lo, hi = row["optimal_test_mse_min"], row["optimal_test_mse_max"]
+        assert lo * (1 - 1e-9) <= row["convex_test_mse"] <= hi * (1 + 1e-9)
     curves = res.tables["curves"]
     assert {"epoch", "objective", "test_loss", "time_s"} <= set(curves.columns)
     per_trial = curves.groupby(["dataset", "trial"])["epoch"].max()
@@ -88,9 +129,15 @@ def test_autoregression_quick(tmp_path, prices):
     assert (tmp_path / "fig4_2_training_time.png").is_file()
 
 
-def test_depth_quick(tmp_path, prices):
+def test_depth_quick(tmp_path, prices, monkeypatch):
+    figures = _capture_figures(monkeypatch, depth_module)
     res = depth(tmp_path, quick=True, prices=prices)
     _exist(res)
+    _assert_readable(figures)
+    # Figure 4.5: the zoom shows part of the test period, not all of it again
+    full, zoom = figures["fig4_5_depth_predictions.png"].axes
+    assert zoom.get_lines()[0].get_xdata().size < full.get_lines()[0].get_xdata().size
+    assert "zoom: first" in zoom.get_title()
     fits = res.tables["fits"]
     cfg = res.settings
     assert len(fits) == cfg["n_windows"] * len(cfg["depths"]) * cfg["n_repeats"]
@@ -102,9 +149,11 @@ def test_depth_quick(tmp_path, prices):
     assert set(res.tables["by_depth"]["depth"]) == set(cfg["depths"])
 
 
-def test_planted_quick(tmp_path):
+def test_planted_quick(tmp_path, monkeypatch):
+    figures = _capture_figures(monkeypatch, planted_module)
     res = planted_path(tmp_path, quick=True)
     _exist(res)
+    _assert_readable(figures)
     comp, trials = res.tables["comparison"], res.tables["trials"]
     for _, row in comp.iterrows():
         sel = (trials["sigma2"] == row["sigma2"]) & (trials["beta"] == row["beta"])
@@ -117,9 +166,11 @@ def test_planted_quick(tmp_path):
         assert np.all(np.diff(obj) >= -1e-9 * obj[1:])
 
 
-def test_quantile_quick(tmp_path, prices):
+def test_quantile_quick(tmp_path, prices, monkeypatch):
+    figures = _capture_figures(monkeypatch, quantile_module)
     res = quantile_regression(tmp_path, quick=True, prices=prices)
     _exist(res)
+    _assert_readable(figures)
     summary, trials = res.tables["summary"], res.tables["trials"]
     assert set(summary["tau"]) == {0.05, 0.5, 0.95}
     for _, row in summary.iterrows():
@@ -131,9 +182,11 @@ def test_quantile_quick(tmp_path, prices):
         lambda c: c.between(0, 1)).all().all()
 
 
-def test_optimal_set_quick(tmp_path):
+def test_optimal_set_quick(tmp_path, monkeypatch):
+    figures = _capture_figures(monkeypatch, optimal_set_module)
     res = optimal_set(tmp_path, quick=True)
     _exist(res)
+    _assert_readable(figures)
     s = res.tables["summary"]
     assert len(s) == 2
     assert (s["dim"] > 0).all()
@@ -249,3 +302,83 @@ def test_example_script_runs(tmp_path):
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "fig_e1_optimal_set.png").is_file()
     assert (tmp_path / "optimal_set.md").is_file()
+
+
+def test_fit_convex_times_a_warm_solver(monkeypatch):
+    """The first fit of a configuration (loading compiled code) is not timed."""
+    from tsmirrors.models.convex import ConvexNetRegressor
+
+    fits = []
+    fit = ConvexNetRegressor.fit
+
+    def counting_fit(self, X, y):
+        fits.append(X.shape)
+        return fit(self, X, y)
+
+    monkeypatch.setattr(ConvexNetRegressor, "fit", counting_fit)
+    monkeypatch.setattr(common_module, "_WARMED_UP", set())
+    ds, _ = planted_dataset(40, sigma2=1.0, n_neurons=3, random_state=0)
+    fit_convex(ds, 0.1)
+    assert len(fits) == 2  # an untimed warm-up, then the timed fit
+    fit_convex(ds, 0.01)
+    assert len(fits) == 3  # warm already
+    fit_convex(ds, 0.01, depth=3, n_features=30, random_state=0)
+    assert len(fits) == 5  # a new configuration warms up again
+
+
+def test_quick_help_does_not_promise_seconds(capsys):
+    with pytest.raises(SystemExit):
+        _cli.main(["optimal_set"], ["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "runs in seconds" not in text
+    assert "about a minute per experiment" in text
+
+
+def test_test_mse_range_over_a_segment_of_optimal_networks():
+    """Neurons at the smallest and largest input fit a line alike."""
+    from tsmirrors.features import Library
+    from tsmirrors.solvers import lasso_beta_max
+
+    rng = np.random.default_rng(3)
+    x = np.sort(rng.uniform(0, 1, 30))
+    y = 2.0 * x + 0.01 * rng.standard_normal(30)
+    xt = rng.uniform(1.0, 2.0, 20)  # outside the training range
+    yt = 2.0 * xt
+    lib = Library(activation="abs")
+    A, At = lib.fit_transform(x), lib.transform(xt)
+    beta = 0.9 * lasso_beta_max(A, y)
+    opt = lasso_optimal_set(A, y, beta)
+    assert opt.dim == 1
+    lo, hi = optimal_set_module.mse_range_over_optimal_set(opt, A, At, yt)
+    # independently: t z |x - x_min| - (1 - t) z |x - x_max|, t in [0, 1], all
+    # with the same training fit and the same |z|
+    a = x - x.min()
+    ac = a - a.mean()
+    z = np.sign(ac @ y) * (abs(ac @ y) - beta) / (ac @ ac)  # one-column Lasso
+    mse = []
+    for t in np.linspace(0, 1, 10001):
+        f = t * z * np.abs(x - x.min()) - (1 - t) * z * np.abs(x - x.max())
+        ft = t * z * np.abs(xt - x.min()) - (1 - t) * z * np.abs(xt - x.max())
+        mse.append(np.mean((ft + np.mean(y - f) - yt) ** 2))
+    mse = np.array(mse)
+    # rtol: the grid's step 1e-4 moves a quadratic's minimum by ~1e-8
+    assert hi == pytest.approx(mse.max(), rel=1e-9)
+    assert lo == pytest.approx(mse.min(), rel=1e-6)
+    assert lo < 0.9 * hi  # the optimal networks really differ out of range
+
+
+def test_log_axis_labels_plain_numbers_without_crowding():
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    ax.plot([1.8e-3, 2e-2], [0, 1])
+    importlib.import_module("tsmirrors.experiments._axes").log_axis(ax)
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels(minor=True) if t.get_text()]
+    assert labels == []  # unlabelled minor ticks: "3 x 10^-3 4 x 10^-3" ran together
+    shown = [
+        t.get_text()
+        for t in ax.get_xticklabels()
+        if t.get_text() and 1.8e-3 <= t.get_position()[0] <= 2e-2
+    ]
+    assert shown == ["0.002", "0.005", "0.01", "0.02"]

@@ -207,52 +207,13 @@ def _write_outputs(out: Path, rows, preds, series, label, title):
 
 def _plot_backtest(path: Path, preds, series, title):
     from ._optional import import_optional
+    from .plotting import plot_backtest, price_axis_label
 
-    matplotlib = import_optional("matplotlib")
-    matplotlib.use("Agg")
+    import_optional("matplotlib").use("Agg")
     plt = import_optional("matplotlib.pyplot")
-    import pandas as pd
-
-    fig, ax = plt.subplots(figsize=(11, 4.5))
-    last = preds["timestamp"].max()
-    stamps = sorted(preds["timestamp"].unique())[-500:]  # the last 500 forecasts
-    first = stamps[0]
-    hist = series[(series.index >= first) & (series.index <= last)]
-    ax.plot(hist.index, hist.to_numpy(), color="0.2", lw=1.0, label="price")
-    colors = {
-        "ConvexAR": "tab:blue",
-        "ConvexQuantileAR": "tab:green",
-        "AR(1)+bias": "tab:orange",
-        "naive": "0.6",
-        "SGD net": "tab:red",
-    }
-    for model, part in preds[preds["timestamp"].isin(stamps)].groupby(
-        "model", sort=False
-    ):
-        part = part[part["step"] == part["step"].min()]
-        ts = pd.to_datetime(part["timestamp"])
-        if model == "ConvexQuantileAR" and {"lower", "upper"} <= set(part.columns):
-            ax.fill_between(
-                ts,
-                part["lower"],
-                part["upper"],
-                color="tab:green",
-                alpha=0.2,
-                lw=0,
-                label="ConvexQuantileAR interval",
-            )
-        ax.plot(
-            ts,
-            part["y_pred"],
-            color=colors.get(model, None),
-            lw=0.9,
-            alpha=0.9,
-            label=f"{model} forecast",
-        )
-    ax.set_title(title)
-    ax.legend(loc="upper left", fontsize=8, ncol=2)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
+    # _load_series names price series "close"; a planted series is a plain value
+    ylabel = price_axis_label(title) if series.name == "close" else "value"
+    fig = plot_backtest(preds, series, title=title, ylabel=ylabel)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -371,7 +332,7 @@ def _cmd_forecast(args) -> int:
     print(table.to_string(float_format=lambda v: f"{v:.2f}"))
     if args.plot:
         from ._optional import import_optional
-        from .plotting import plot_forecast
+        from .plotting import plot_forecast, price_axis_label
 
         import_optional("matplotlib").use("Agg")
         ax = plot_forecast(
@@ -380,6 +341,8 @@ def _cmd_forecast(args) -> int:
             table["lower"],
             table["upper"],
             title=f"Forecast of {label}",
+            coverage=args.coverage,
+            ylabel=price_axis_label(label),
         )
         from ._atomic import atomic_open
 

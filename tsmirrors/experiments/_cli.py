@@ -24,6 +24,14 @@ EXPERIMENTS = {
 }
 
 
+#: what ``--quick`` does and costs (measured on a shared 2-core machine)
+QUICK_HELP = (
+    "small sizes for a smoke test, not the paper's results: from a few seconds "
+    "to about a minute per experiment on 2 cores, depending on the load (the "
+    "first also loads compiled code); 0.5-2 min for all five"
+)
+
+
 def run(name: str, out_dir: str | Path, *, quick: bool = False,
         n_jobs: int | None = 1, backend: str = "loky",
         data_path: str | Path | None = None) -> ExperimentResult:
@@ -47,7 +55,7 @@ def main(names: Sequence[str], argv: Sequence[str] | None = None,
     """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true",
-                        help="small sizes: a smoke test that runs in seconds")
+                        help=QUICK_HELP)
     parser.add_argument("--n-jobs", type=int, default=1,
                         help="parallel workers for independent trials (-1: all)")
     parser.add_argument("--backend", default="loky",

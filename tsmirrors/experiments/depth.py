@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._axes import count_axis, log_axis, time_axis, unit_mse
 from ._common import (
     DEFAULT_OUT,
     Dataset,
@@ -191,6 +192,11 @@ def depth(
                             settings)
 
 
+def zoom_length(T: int) -> int:
+    """Test steps in Figure 4.5's zoom: the first fifth, at most 200, at least 2."""
+    return max(2, min(200, T // 5))
+
+
 def _bins(values: np.ndarray, n: int = 40) -> tuple[np.ndarray, bool]:
     """Histogram bins: logarithmic when the values span a decade or more."""
     v = values[np.isfinite(values) & (values > 0)]
@@ -223,31 +229,41 @@ def _figures(out, windows, depths, fits, ar1, cfg, beta, random_state):
                    label="AR(1)+bias test")
         ax.set_xticks(pos, [f"L={L}" for L in depths])
         ax.set_yscale("log")
+        ax.set_xlabel("depth")
+        ax.set_ylabel("MSE (standardized units)")
         ax.set_title(f"{ds.name}: one network per depth", fontsize=9)
-        ax.legend(fontsize=7)
+        # below the x label: the bars fill the axes
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
     files.append(save_figure(fig, out / "fig4_3_depth_losses.png"))
 
-    # Figure 4.5: predictions of the example networks on the first window.
+    # Figure 4.5: predictions of the example networks on the first window,
+    # the whole test part and a zoom on its first fifth (200 h in full runs).
     ds = windows[0]
     fig, axes = new_figure(2, 1, (10, 6.4))
     t_idx = ds.index_test if ds.index_test is not None else np.arange(ds.T)
     truth = ds.y_test * ds.std + ds.mean
-    for ax, part in zip(axes[:, 0], ("full", "zoom")):
-        sl = slice(None) if part == "full" else slice(0, min(200, ds.T))
+    a = ar1[ds.name]["pred_test"] * ds.std + ds.mean
+    preds = {}
+    for L in depths:
+        feats = None if L == 2 else cfg["n_features"]
+        _, info = fit_convex(ds, beta, depth=L, n_features=feats,
+                             random_state=random_state)
+        preds[L] = info["pred_test"] * ds.std + ds.mean
+    n_zoom = zoom_length(ds.T)
+    unit = "hours" if ds.index_test is not None else "steps"
+    for ax, sl in zip(axes[:, 0], (slice(None), slice(0, n_zoom))):
         ax.plot(t_idx[sl], truth[sl], color="black", lw=1.2, label="price")
-        a = ar1[ds.name]["pred_test"] * ds.std + ds.mean
         ax.plot(t_idx[sl], a[sl], color="tab:green", lw=0.9, ls="--",
                 label="AR(1)+bias")
         for L in depths:
-            feats = None if L == 2 else cfg["n_features"]
-            _, info = fit_convex(ds, beta, depth=L, n_features=feats,
-                                 random_state=random_state)
-            pred = info["pred_test"] * ds.std + ds.mean
-            ax.plot(t_idx[sl], pred[sl], color=colors[L], lw=0.9,
+            ax.plot(t_idx[sl], preds[L][sl], color=colors[L], lw=0.9,
                     label=f"cvxNN L={L}")
-        ax.set_ylabel("USD")
-        ax.set_title(f"{ds.name}: one-step predictions on the test part"
-                     + (" (first 200 hours)" if part == "zoom" else ""), fontsize=9)
+        ax.set_ylabel("close (USD)")
+        time_axis(ax, t_idx)
+        what = (f"all {ds.T} test {unit}" if sl.stop is None
+                else f"zoom: first {n_zoom} of {ds.T} test {unit}")
+        ax.set_title(f"{ds.name}: one-step predictions on the test part ({what})",
+                     fontsize=9)
         ax.legend(fontsize=7, ncol=3)
     files.append(save_figure(fig, out / "fig4_5_depth_predictions.png"))
 
@@ -266,11 +282,14 @@ def _figures(out, windows, depths, fits, ar1, cfg, beta, random_state):
             if col == "test_mse":
                 ax.axvline(ar1[ds.name]["test_loss"], color="tab:green", ls="--",
                            label="AR(1)+bias")
+            count_axis(ax)
             if log:
-                ax.set_xscale("log")
+                log_axis(ax)
             else:
                 ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
             ax.set_title(f"{ds.name}: {label}", fontsize=9)
+            ax.set_xlabel(label if col == "objective" else unit_mse(ds))
+            ax.set_ylabel("feature draws")
             ax.legend(fontsize=7)
     files.append(save_figure(fig, out / "fig4_6_4_7_depth_histograms.png"))
 
@@ -281,9 +300,11 @@ def _figures(out, windows, depths, fits, ar1, cfg, beta, random_state):
     for L in depths:
         ax.hist(fits.loc[fits["depth"] == L, "time_s"], bins=bins, histtype="step",
                 lw=1.4, color=colors[L], label=f"L={L}")
+    count_axis(ax)
     if log:
-        ax.set_xscale("log")
+        log_axis(ax)
     ax.set_xlabel("Lasso solve time (s)")
+    ax.set_ylabel("fits")
     ax.set_title("Training time by depth (all windows and repeats)", fontsize=9)
     ax.legend(fontsize=7)
     files.append(save_figure(fig, out / "fig_e2_depth_time.png"))

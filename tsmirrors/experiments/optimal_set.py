@@ -34,7 +34,7 @@ from ._common import (
 )
 
 __all__ = ["OptimalSet", "hit_and_run", "lasso_optimal_set", "min_norm_point",
-           "optimal_set"]
+           "optimal_set", "mse_range_over_optimal_set"]
 
 
 @dataclass
@@ -245,6 +245,54 @@ def min_norm_point(opt: OptimalSet) -> np.ndarray:
     return u
 
 
+def mse_range_over_optimal_set(opt: OptimalSet, A: np.ndarray, A_test: np.ndarray,
+                               y_test: np.ndarray) -> tuple[float, float]:
+    """Least and largest test MSE over a Lasso optimal set of dimension <= 1.
+
+    Every point of the set has the same training objective; their test MSE
+    differs when the set is not a single point. On a segment (dimension 1)
+    the test MSE is a convex quadratic along it: the largest value is at an
+    end, the least at an end or at the vertex of the parabola.
+
+    Parameters
+    ----------
+    opt : OptimalSet
+        From :func:`lasso_optimal_set` on ``A``.
+    A, A_test : ndarray
+        The dictionary on the training and test inputs (same columns).
+    y_test : ndarray
+
+    Returns
+    -------
+    (float, float)
+        The least and the largest test MSE.
+    """
+    if opt.dim > 1:
+        raise ValueError(
+            f"the optimal set has dimension {opt.dim}; exact extremes are "
+            "computed for dimension 0 or 1 only (sample it with hit_and_run)"
+        )
+    u0 = opt.interior
+    if opt.dim == 0:
+        v = float(_test_mse(opt, A, A_test, y_test, u0)[0])
+        return v, v
+    F = np.flatnonzero(opt.free)
+    step = np.zeros_like(u0)
+    step[F] = opt.null_basis[:, 0]
+    neg, pos = step < -1e-14, step > 1e-14
+    t_hi = np.min(-u0[neg] / step[neg]) if neg.any() else 0.0
+    t_lo = np.max(-u0[pos] / step[pos]) if pos.any() else 0.0
+    ts = np.array([t_lo, 0.5 * (t_lo + t_hi), t_hi])
+    ends = np.maximum(u0[None, :] + ts[:, None] * step[None, :], 0.0)
+    mse = _test_mse(opt, A, A_test, y_test, ends)
+    a, b, _ = np.polyfit(ts, mse, 2)  # exact: a quadratic through 3 points
+    lowest = mse[[0, 2]].min()
+    if a > 0 and t_lo < -b / (2 * a) < t_hi:
+        vertex = np.maximum(u0 + (-b / (2 * a)) * step, 0.0)
+        lowest = min(lowest, float(_test_mse(opt, A, A_test, y_test, vertex)[0]))
+    return float(lowest), float(mse[[0, 2]].max())
+
+
 def _problem(kind: str, n_train: int, n_test: int, noise: float, depth: int,
              activation: str, rng) -> dict:
     from ..features import Library
@@ -427,10 +475,13 @@ def optimal_set(
         top = ax.get_ylim()[1]
         for v, name in ((mse.min(), "min"), (np.median(mse), "median"),
                         (mse.max(), "max")):
-            ax.axvline(v, color="black", lw=1.0, ls="-" if name == "median" else ":")
+            ax.axvline(v, color="black", lw=1.0, ls="-" if name == "median" else ":",
+                       label={"min": "min and max over the set", "median": "median",
+                              "max": None}[name])
         ax.plot([res["min_norm_mse"]], [0.5 * top], marker="*", color="red",
                 markersize=16, ls="none", label="min-norm solution")
-        ax.set_xlabel("test MSE")
+        ax.set_xlabel("test MSE of an optimal network")
+        ax.set_ylabel("hit-and-run samples")
         ax.set_title(f"planted {res['kind']}: dim {row['dim']}, "
                      f"beta/beta_max={row['beta_over_beta_max']:.3g}", fontsize=9)
         ax.legend(fontsize=7)

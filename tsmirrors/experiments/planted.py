@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._axes import log_scale_if_wide
 from ._common import (
     DEFAULT_OUT,
     ExperimentResult,
@@ -239,15 +240,14 @@ def _figures(out, series, path_all, trials, curves, sgd_betas, curve_beta):
             g = g.sort_values("beta")
             runs.append((g["beta"].to_numpy(), g["objective"].to_numpy()))
         ax = axes[i, 0]
-        plot_regularization_path(p["beta"], p["objective"], p["n_neurons"], ax=ax,
-                                 sgd=runs, title=f"sigma^2={s2:g}: training "
-                                 "objective (4.3)")
         stats = tr.groupby("beta")["objective"].agg(["mean", "std"]).reset_index()
-        ax.errorbar(stats["beta"], stats["mean"], yerr=stats["std"], color="black",
-                    lw=1.4, capsize=3, label="SGD mean +- std")
-        ax.axvline(bmax, color="0.5", ls=":", lw=1)
-        ax.set_yscale("log")
-        ax.legend(fontsize=7, loc="upper left")
+        plot_regularization_path(
+            p["beta"], p["objective"], p["n_neurons"], ax=ax, sgd=runs,
+            sgd_summary=(stats["beta"], stats["mean"], stats["std"]),
+            title=f"sigma^2={s2:g}: training objective (4.3)",
+            ylabel="objective (4.3)", xlabel="beta in (4.3)", yscale="log",
+            beta_max=bmax)
+        ax.title.set_fontsize(9)
         ax = axes[i, 1]
         ax.plot(p["beta"], p["test_mse"], color="tab:blue", lw=1.8,
                 label="convex (exact path)")
@@ -258,11 +258,12 @@ def _figures(out, series, path_all, trials, curves, sgd_betas, curve_beta):
         stats = tr.groupby("beta")["test_mse"].agg(["mean", "std"]).reset_index()
         ax.errorbar(stats["beta"], stats["mean"], yerr=stats["std"], color="black",
                     lw=1.4, capsize=3, label="SGD mean +- std")
-        ax.axvline(bmax, color="0.5", ls=":", lw=1)
+        ax.axvline(bmax, color="0.5", ls=":", lw=1, label="beta_max")
         ax.axhline(s2, color="tab:green", ls="--", lw=1, label="noise variance")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("beta")
+        ax.set_xlabel("beta in (4.3)")
+        ax.set_ylabel("test MSE")
         ax.set_title(f"sigma^2={s2:g}: test MSE (independent series)", fontsize=9)
         ax.legend(fontsize=7)
     files.append(save_figure(fig, out / "fig4_4_regularization_path.png"))
@@ -279,8 +280,9 @@ def _figures(out, series, path_all, trials, curves, sgd_betas, curve_beta):
             ax = axes[i, j]
             plot_trials(ax, hists, col)
             ax.axhline(ref, color="tab:blue", lw=2, label="cvxNN (Lasso)")
-            ax.set_yscale("log")
+            log_scale_if_wide(ax)
             ax.set_xlabel("epoch")
+            ax.set_ylabel(label)
             ax.set_title(f"sigma^2={s2:g}, beta={curve_beta:g}: {label}", fontsize=9)
             ax.legend(fontsize=7)
     files.append(save_figure(fig, out / "fig_e3_planted_training_curves.png"))
