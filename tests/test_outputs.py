@@ -47,7 +47,12 @@ def _backtest_frames(seed: int):
     stamps = pd.date_range("2020-01-01", periods=30, freq="h")
     series = pd.Series(100 + rng.normal(size=30).cumsum(), index=stamps)
     preds = pd.DataFrame(
-        {"timestamp": stamps[10:], "step": 1, "y_pred": series.to_numpy()[10:] + 1}
+        {
+            "timestamp": stamps[10:],
+            "step": 1,
+            "y_true": series.to_numpy()[10:],
+            "y_pred": series.to_numpy()[10:] + 1,
+        }
     ).assign(model="naive")
     rows = {"naive": {"mae": float(seed), "rmse": 2.0}}
     return rows, preds, series

@@ -17,6 +17,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -166,9 +167,26 @@ def test_readme_dask_snippet_has_a_main_guard_and_runs(monkeypatch):
     assert "overall" in namespace["scores"].index
 
 
+def test_readme_save_and_load_block_round_trips_a_model(tmp_path, monkeypatch):
+    block = next(b for b in _blocks("python") if "tsmirrors.save(" in b)
+    rng = np.random.default_rng(0)
+    y = pd.Series(
+        100 + rng.normal(size=300).cumsum(),
+        index=pd.date_range("2020-01-01", periods=300, freq="h"),
+    )
+    model = tsmirrors.ConvexAR(beta=0.01).fit(y)
+    expected = model.predict(6)
+    monkeypatch.chdir(tmp_path)  # the block writes its file where it runs
+    namespace = {"__name__": "__main__", "model": model}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert (tmp_path / "btc-convex-ar.tsm").is_file()
+    assert namespace["model"] is not model
+    pd.testing.assert_series_equal(namespace["model"].predict(6), expected)
+
+
 def test_readme_python_blocks_are_all_covered():
     blocks = _blocks("python")
-    assert len(blocks) == 2, "a new Python block in README.md needs a test here"
+    assert len(blocks) == 3, "a new Python block in README.md needs a test here"
 
 
 # -------------------------------------------------------------- shell blocks
