@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import warnings
 from pathlib import Path
 
@@ -591,3 +592,78 @@ def test_infer_frequency():
     assert infer_frequency(hourly[:1]) is None
     with pytest.raises(TypeError, match="DatetimeIndex"):
         infer_frequency(pd.RangeIndex(3))
+
+
+# ------------------------------------------------ files that are not price CSVs
+
+
+def test_fifo_is_refused_before_it_is_opened(tmp_path):
+    fifo = tmp_path / "prices.fifo"
+    os.mkfifo(fifo)
+
+    def feed():  # a reader that opened the pipe would get a valid file
+        with open(fifo, "w") as f:
+            f.write("date,close\n2020-01-01,1\n2020-01-02,2\n")
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        with pytest.raises(ValueError, match=r"is a named pipe \(FIFO\), not a reg"):
+            load_prices(fifo)
+    finally:
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # lets the writer finish
+        writer.join(5)
+        os.close(fd)
+
+
+def test_device_is_refused_before_it_is_read():
+    with pytest.raises(ValueError, match=r"/dev/zero: is a character device"):
+        load_prices("/dev/zero")
+
+
+@pytest.mark.parametrize(
+    "encoding, what",
+    [
+        ("utf-16", r"UTF-16 text \(byte-order mark\)"),
+        ("utf-16-le", r"looks like UTF-16 text"),
+        ("utf-32", r"UTF-32 text"),
+    ],
+)
+def test_utf16_and_utf32_files_name_the_supported_encoding(tmp_path, encoding, what):
+    path = tmp_path / "u.csv"
+    path.write_bytes("date,close\n2020-01-01,1\n2020-01-02,2\n".encode(encoding))
+    with pytest.raises(ValueError, match=what + r".*reads comma-separated fields "
+                       r"in UTF-8 or ASCII text"):
+        load_prices(path)
+
+
+def test_latin1_file_names_the_supported_encoding(tmp_path):
+    path = tmp_path / "l.csv"
+    path.write_bytes("date,close,note\n2020-01-01,1,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"not UTF-8 text .* UTF-8 or ASCII"):
+        load_prices(path)
+
+
+@pytest.mark.parametrize("sep, name", [(";", "semicolons"), ("\t", "tabs")])
+def test_other_separators_are_refused_with_the_supported_one(tmp_path, sep, name):
+    path = write(
+        tmp_path, "s.csv", f"date{sep}close\n2020-01-01{sep}1,5\n2020-01-02{sep}2\n"
+    )
+    with pytest.raises(ValueError) as info:
+        load_prices(path)
+    message = str(info.value)
+    assert f"the fields are separated by {name} ({sep!r})" in message
+    assert "reads comma-separated fields in UTF-8 or ASCII text" in message
+    assert f"pandas.read_csv(path, sep={sep!r})" in message
+
+
+def test_blank_lines_and_trailing_blank_line_keep_line_numbers(tmp_path):
+    path = write(
+        tmp_path,
+        "b.csv",
+        "date,close\n2020-01-01,1\n\n2020-01-02,2\n2020-01-03,x\n\n",
+    )
+    with pytest.raises(ValueError, match=r"b\.csv, line 5: column 'close' holds 'x'"):
+        load_prices(path)
+    path = write(tmp_path, "c.csv", "date,close\n2020-01-01,1\n\n2020-01-02,2\n\n")
+    assert load_prices(path)["close"].tolist() == [1.0, 2.0]

@@ -18,7 +18,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._dates import parse_dates, parse_unix
 from ._quality import DataQualityWarning, describe_gaps, find_gaps, infer_frequency
+from ._reading import (
+    SUPPORTED_DIALECT,
+    body_offset,
+    check_regular_file,
+    quote,
+    read_columns,
+    read_head,
+    separator_error,
+)
+from ._reading import malformed as _malformed
 
 __all__ = ["PRICE_COLUMNS", "load_prices"]
 
@@ -45,16 +56,6 @@ _NA_STRINGS = sorted(
     {v for t in _MISSING_TOKENS for v in (t, t.upper(), t.capitalize())} | {"NaN"}
 )
 _NUMERIC_ROLES = ("open", "high", "low", "close", "volume", "quote_volume")
-_AMPM_DATE = re.compile(r"\s*\d{4}-\d{1,2}-\d{1,2} \d{1,2}-(?:AM|PM)\s*", re.I)
-_SEP_DATE = re.compile(
-    r"\s*\d{1,2}([/.-])\d{1,2}\1\d{4}(?: \d{1,2}:\d{2}(?::\d{2})?)?\s*"
-)
-_YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_AMPM_TIME = re.compile(r"(\d{1,2})-(AM|PM)", re.I)
-_SEP_DAY = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})")
-_HMS_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?")
 
 
 def _norm(name: str) -> str:
@@ -162,16 +163,14 @@ def _detect_layout(lines: list[str], path: str) -> _Layout:
                 banner=lines[:i],
                 roles=roles,
             )
-    first = lines[0][:80] if lines else ""
+    dialect = separator_error(lines, path)
+    if dialect is not None:
+        raise dialect
+    first = lines[0] if lines else ""
     raise ValueError(
         f"{path}: no header with a date (or unix) column and a close (or price) "
-        f"column in the first {_HEADER_SEARCH_LINES} lines; line 1 is {first!r}"
+        f"column in the first {_HEADER_SEARCH_LINES} lines; line 1 is {quote(first)}"
     )
-
-
-def _malformed(path: str, line_no: int, reason: str, text: str | None = None):
-    shown = "" if text is None else f": {text[:120]!r}"
-    return ValueError(f"{path}, line {line_no}: {reason}{shown}")
 
 
 def _field_counts(text: str, rows: list[str]) -> np.ndarray:
@@ -265,7 +264,8 @@ def _to_float(col: pd.Series, name: str, line_numbers, rows, path):
                 raise _malformed(
                     path,
                     int(line_numbers[k]),
-                    f"column {name!r} holds {text.iloc[k]!r}, which is not a number",
+                    f"column {name!r} holds {quote(text.iloc[k])}, which is not a "
+                    "number",
                 )
             missing[nan] = True
     inf = np.flatnonzero(np.isinf(values))
@@ -280,222 +280,45 @@ def _to_float(col: pd.Series, name: str, line_numbers, rows, path):
     return values, missing
 
 
-def _epoch_to_ns(values: np.ndarray) -> np.ndarray:
-    """Seconds, milliseconds or microseconds since 1970 -> int64 nanoseconds."""
-    out = np.empty(values.shape, dtype=np.int64)
-    mag = np.abs(values)
-    scales = ((0, 1e11, 10**9), (1e11, 1e14, 10**6), (1e14, np.inf, 10**3))
-    for lo, hi, factor in scales:
-        sel = (mag >= lo) & (mag < hi)
-        out[sel] = values[sel].astype(np.int64) * factor
-    return out
-
-
-def _parse_unix(col: pd.Series, name: str, line_numbers, path):
-    """Return int64 ns timestamps and a mask of rows whose epoch is intact.
-
-    An epoch written in scientific notation (``1.53618E+12``) has lost its
-    last digits and is not used; neither is an empty field.
-    """
-    text = col.fillna("")
-    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
-    strings = text.to_numpy(dtype=object)
-    scientific = np.fromiter(
-        ("e" in v or "E" in v for v in strings), dtype=bool, count=len(strings)
-    )
-    numeric = np.isfinite(values)
-    bad = np.flatnonzero(~numeric & (strings != ""))
-    if bad.size:
-        k = bad[0]
-        raise _malformed(
-            path,
-            int(line_numbers[k]),
-            f"column {name!r} holds {strings[k]!r}, which is not a unix time",
-        )
-    intact = numeric & ~scientific
-    ns = np.zeros(len(values), dtype=np.int64)
-    ns[intact] = _epoch_to_ns(values[intact])
-    return ns, intact
-
-
-def _days_to_ns(year, month, day):
-    """Vectorised calendar dates -> int64 ns of midnight UTC, and a validity mask."""
-    ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
-    months = np.where(ok, (year - 1970) * 12 + month - 1, 0)
-    first = months.astype("datetime64[M]")
-    days = first.astype("datetime64[D]") + np.where(ok, day - 1, 0)
-    ok &= days.astype("datetime64[M]") == first  # no 31 April
-    return days.astype("datetime64[ns]").astype(np.int64), ok
-
-
-def _split_date_time(strings):
-    """Factorize the date and time parts; hourly files repeat both a lot."""
-    parts = [v.strip().partition(" ") for v in strings]
-    date_codes, dates = pd.factorize(np.array([p[0] for p in parts], dtype=object))
-    time_codes, times = pd.factorize(np.array([p[2] for p in parts], dtype=object))
-    return date_codes, np.asarray(dates, dtype=object), time_codes, times
-
-
-def _match_fields(pattern: re.Pattern, strings) -> tuple[np.ndarray, np.ndarray]:
-    """Regex groups of each string (as str, missing groups "0"), and a match mask."""
-    matches = [pattern.fullmatch(v) for v in strings]
-    matched = np.array([m is not None for m in matches], dtype=bool)
-    blank = ("0",) * pattern.groups
-    groups = np.array(
-        [m.groups("0") if m is not None else blank for m in matches], dtype=str
-    )
-    return groups.reshape(len(matches), pattern.groups), matched
-
-
-def _parse_ampm(strings):
-    """``2020-10-24 07-AM`` (CryptoDataDownload hourly)."""
-    date_codes, dates, time_codes, times = _split_date_time(strings)
-    dg, d_ok = _match_fields(_YMD, dates)
-    tg, t_ok = _match_fields(_AMPM_TIME, np.asarray(times, dtype=object))
-    hour = tg[:, 0].astype(np.int64)
-    t_ok &= (hour >= 1) & (hour <= 12)
-    hour = np.where(np.char.upper(tg[:, 1]) == "PM", hour % 12 + 12, hour % 12)
-    y, m, d = (dg[:, i].astype(np.int64) for i in range(3))
-    day_ns, day_ok = _days_to_ns(y, m, d)
-    ns = day_ns[date_codes] + hour[time_codes] * 3_600 * 10**9
-    return ns, (day_ok & d_ok)[date_codes] & t_ok[time_codes]
-
-
-def _parse_separated(strings, line_numbers, path, name):
-    """``m/d/Y H:M`` or ``d/m/Y H:M`` (any of ``/ . -``); both orders returned."""
-    date_codes, dates, time_codes, times = _split_date_time(strings)
-    times = np.asarray(times, dtype=object)
-    dg, d_ok = _match_fields(_SEP_DAY, dates)
-    tg, t_ok = _match_fields(_HMS_TIME, times)
-    t_ok |= times == ""
-    seps = dg[d_ok, 1]
-    if seps.size and (seps != seps[0]).any():
-        bad_date = np.flatnonzero(d_ok)[np.argmax(seps != seps[0])]
-        k = int(np.argmax(date_codes == bad_date))
-        raise _malformed(
-            path,
-            int(line_numbers[k]),
-            f"column {name!r} holds {strings[k]!r}, whose separator differs from "
-            "the rest of the file",
-        )
-    sep = seps[0] if seps.size else "/"
-    if (tg[:, 2] != "0").any():
-        time = " %H:%M:%S"
-    elif (times != "").any():
-        time = " %H:%M"
-    else:
-        time = ""
-    a, b, y = (dg[:, i].astype(np.int64) for i in (0, 2, 3))
-    h, mi, sec = (tg[:, i].astype(np.int64) for i in range(3))
-    t_ok &= (h < 24) & (mi < 60) & (sec < 60)
-    time_ns = ((h * 60 + mi) * 60 + sec) * 10**9
-    options = {}
-    for fmt, month, day in (
-        (f"%m{sep}%d{sep}%Y{time}", a, b),
-        (f"%d{sep}%m{sep}%Y{time}", b, a),
-    ):
-        day_ns, day_ok = _days_to_ns(y, month, day)
-        ns = day_ns[date_codes] + time_ns[time_codes]
-        options[fmt] = (ns, (day_ok & d_ok)[date_codes] & t_ok[time_codes])
-    return options
-
-
-def _regularity(ns: np.ndarray) -> float:
-    """Share of the steps of sorted timestamps equal to the most common step."""
-    steps = np.diff(np.sort(ns))
-    if steps.size == 0:
-        return 1.0
-    _, counts = np.unique(steps, return_counts=True)
-    return counts.max() / steps.size
-
-
-def _parse_dates(col, name, line_numbers, path, unix_ns=None, intact=None):
-    """Parse a date column; return int64 ns (UTC), a mask of dated rows, format.
-
-    Naive dates are taken as UTC; dates with an offset are converted to UTC.
-    """
-    strings = col.fillna("").to_numpy(dtype=object)
-    filled = strings != ""
-    values = strings[filled]
-    if values.size == 0:
-        return np.zeros(len(strings), dtype=np.int64), filled, None
-    sample = list(values[:50]) + list(values[-50:])
-    compact = all(re.fullmatch(r"\s*\d{8}\s*", v) for v in sample)  # 20170101
-    if not compact and all(_NUMBER.fullmatch(v.strip()) for v in sample):
-        # A "timestamp" column that holds unix times.
-        ns, ok = _parse_unix(col, name, line_numbers, path)
-        damaged = np.flatnonzero(filled & ~ok)
-        if damaged.size:
-            k = damaged[0]
-            raise _malformed(
-                path,
-                int(line_numbers[k]),
-                f"column {name!r} holds {strings[k]!r}, a unix time that has "
-                "lost digits (scientific notation)",
-            )
-        return ns, filled, "unix"
-
-    if all(_AMPM_DATE.fullmatch(v) for v in sample):
-        ns, ok = _parse_ampm(values)
-        options = {"%Y-%m-%d %I-%p": (ns, ok)}
-    elif all(_SEP_DATE.fullmatch(v) for v in sample):
-        options = _parse_separated(values, line_numbers[filled], path, name)
-    else:
-        if compact:
-            fmt = "%Y%m%d"
-        elif all(_ISO_DATE.match(v.strip()) for v in sample):
-            fmt = "ISO8601"
-        else:
-            fmt = None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            parsed = pd.to_datetime(
-                pd.Series(values, dtype=object).str.strip(),
-                format=fmt,
-                errors="coerce",
-                utc=True,
-            )
-        ok = parsed.notna().to_numpy()
-        ns = np.zeros(values.size, dtype=np.int64)
-        ns[ok] = pd.DatetimeIndex(parsed[ok]).as_unit("ns").asi8
-        options = {fmt or "inferred": (ns, ok)}
-
-    viable = [fmt for fmt, (_, ok) in options.items() if ok.all()]
-    if not viable:
-        fmt = max(options, key=lambda f: options[f][1].sum())
-        k = np.flatnonzero(filled)[np.argmin(options[fmt][1])]
-        raise _malformed(
-            path,
-            int(line_numbers[k]),
-            f"column {name!r} holds {strings[k]!r}, which is not a date in the "
-            f"file's format ({fmt})",
-        )
-
-    def expand(fmt):
-        out = np.zeros(len(strings), dtype=np.int64)
-        out[filled] = options[fmt][0]
-        return out
-
-    if len(viable) == 1:
-        return expand(viable[0]), filled, viable[0]
-    # Month-first and day-first both parse (every day <= 12): let the unix
-    # column decide, else the order that gives the more regular spacing.
-    converted = {fmt: expand(fmt) for fmt in viable}
-    both = None if unix_ns is None else intact & filled
-    if both is not None and both.any():
-        score = {f: (v[both] == unix_ns[both]).mean() for f, v in converted.items()}
-    else:
-        score = {f: _regularity(v[filled]) for f, v in converted.items()}
-    best = max(viable, key=lambda f: score[f])
-    return converted[best], filled, best
-
-
 def _lines_of(line_numbers, mask, limit=3) -> str:
     lines = [str(n) for n in line_numbers[mask][:limit]]
     return ", ".join(lines)
 
 
-def load_prices(path: str | os.PathLike) -> pd.DataFrame:
+def _read_file(path, where: str, layout: _Layout, bom: int):
+    """The used columns, read columnwise; line by line when that fails."""
+    used = sorted(set(layout.roles.values()))
+    roles = layout.roles.items()
+    text_columns = {pos for role, pos in roles if role not in _NUMERIC_ROLES}
+    numeric = {pos for role, pos in roles if role in _NUMERIC_ROLES} - text_columns
+    offset = body_offset(path, layout.header_line, bom)
+    if offset is not None:
+        fast = read_columns(
+            path,
+            offset,
+            layout.header_line + 1,
+            len(layout.header),
+            used,
+            numeric,
+            _NA_STRINGS,
+            categorical={layout.roles["symbol"]} if "symbol" in layout.roles else set(),
+        )
+        if fast is not None:
+            return fast
+    raw_bytes = Path(path).read_bytes()
+    try:
+        text = raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{where}: not a UTF-8 text file (undecodable byte at offset "
+            f"{exc.start}); load_prices reads {SUPPORTED_DIALECT}"
+        ) from exc
+    return _read_rows(text.splitlines(), layout, where)
+
+
+def load_prices(
+    path: str | os.PathLike, *, date_format: str | None = None
+) -> pd.DataFrame:
     """Read a price file of any supported layout into an OHLCV frame.
 
     The layout is recognised from the header; nothing has to be declared.
@@ -615,25 +438,13 @@ def load_prices(path: str | os.PathLike) -> pd.DataFrame:
     >>> prices["close"].iloc[0]  # doctest: +SKIP
     972.0
     """
-    path_obj = Path(path)
     where = str(path)
-    if not path_obj.exists():
-        raise FileNotFoundError(f"price file not found: {where}")
-    if path_obj.is_dir():
-        raise ValueError(f"{where}: is a directory, expected a CSV file")
-    raw_bytes = path_obj.read_bytes()
-    try:
-        text = raw_bytes.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{where}: not a UTF-8 text file (undecodable byte at offset {exc.start})"
-        ) from exc
-    lines = text.splitlines()
-    if not any(line.strip() for line in lines):
+    check_regular_file(path, where)
+    head, bom, complete = read_head(path, where)
+    if complete and not any(line.strip() for line in head):
         raise ValueError(f"{where}: the file is empty")
-
-    layout = _detect_layout(lines, where)
-    raw, line_numbers, rows = _read_rows(lines, layout, where)
+    layout = _detect_layout(head, where)
+    raw, line_numbers, rows = _read_file(path, where, layout, bom)
     roles = layout.roles
     header = layout.header
     n_rows = len(raw)
@@ -662,17 +473,18 @@ def load_prices(path: str | os.PathLike) -> pd.DataFrame:
     # Timestamps.
     unix_ns = intact = None
     if "unix" in roles:
-        unix_ns, intact = _parse_unix(
+        unix_ns, intact = parse_unix(
             raw[roles["unix"]], header[roles["unix"]], line_numbers, where
         )
     if "date" in roles:
-        date_ns, dated, date_format = _parse_dates(
+        date_ns, dated, date_format = parse_dates(
             raw[roles["date"]],
             header[roles["date"]],
             line_numbers,
             where,
             unix_ns,
             intact,
+            date_format,
         )
     else:
         date_ns, dated, date_format = None, np.zeros(n_rows, dtype=bool), None
