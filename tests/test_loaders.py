@@ -632,8 +632,11 @@ def test_device_is_refused_before_it_is_read():
 def test_utf16_and_utf32_files_name_the_supported_encoding(tmp_path, encoding, what):
     path = tmp_path / "u.csv"
     path.write_bytes("date,close\n2020-01-01,1\n2020-01-02,2\n".encode(encoding))
-    with pytest.raises(ValueError, match=what + r".*reads comma-separated fields "
-                       r"in UTF-8 or ASCII text"):
+    with pytest.raises(
+        ValueError,
+        match=what + r".*reads comma-separated fields "
+        r"in UTF-8 or ASCII text",
+    ):
         load_prices(path)
 
 
@@ -667,3 +670,102 @@ def test_blank_lines_and_trailing_blank_line_keep_line_numbers(tmp_path):
         load_prices(path)
     path = write(tmp_path, "c.csv", "date,close\n2020-01-01,1\n\n2020-01-02,2\n\n")
     assert load_prices(path)["close"].tolist() == [1.0, 2.0]
+
+
+# ------------------------------------------------------ ambiguous day and month
+
+
+US_MONTHLY = "date,close\n" + "".join(f"{m:02d}/01/2020,{m}\n" for m in range(1, 13))
+
+
+def test_ambiguous_day_month_order_is_refused_with_the_option(tmp_path):
+    # 01/01/2020 .. 12/01/2020: twelve months or twelve days, both regular.
+    path = write(tmp_path, "us.csv", US_MONTHLY)
+    with pytest.raises(ValueError) as info:
+        load_prices(path)
+    message = str(info.value)
+    assert "the day/month order of column 'date' is ambiguous: no day is above 12" in (
+        message
+    )
+    assert "'%m/%d/%Y' reads 2020-01-01 .. 2020-12-01, every 'MS'" in message
+    assert "'%d/%m/%Y' reads 2020-01-01 .. 2020-01-12, every 'D'" in message
+    assert "date_format='%m/%d/%Y'" in message and "--date-format" in message
+    monthly = load_prices(path, date_format="%m/%d/%Y")
+    assert list(monthly.index) == list(
+        pd.date_range("2020-01-01", periods=12, freq="MS", tz=UTC)
+    )
+    assert monthly.attrs["freq"] == "MS"
+    daily = load_prices(path, date_format="%d/%m/%Y")
+    assert daily.index[-1] == ts("2020-01-12")
+
+
+def test_spacing_that_only_one_order_makes_regular_decides(tmp_path):
+    def dates_file(name, dates):
+        rows = "".join(f"{d},{i}\n" for i, d in enumerate(dates, 1))
+        return write(tmp_path, name, "date,close\n" + rows)
+
+    # Day-first: 1..4 February, daily. Month-first: the 2nd of each month,
+    # which no calendar frequency describes.
+    feb = dates_file("feb.csv", [f"0{d}/02/2020" for d in range(1, 5)])
+    df = load_prices(feb)
+    assert df.attrs["date_format"] == "%d/%m/%Y"
+    assert df.index[-1] == ts("2020-02-04")
+    # Month-first: November 2019 .. February 2020, monthly. Day-first: 11 and
+    # 12 January 2019, then 1 and 2 January 2020.
+    winter = dates_file(
+        "w.csv", ["11/01/2019", "12/01/2019", "01/01/2020", "02/01/2020"]
+    )
+    df = load_prices(winter)
+    assert df.attrs["date_format"] == "%m/%d/%Y"
+    assert df.index[-1] == ts("2020-02-01")
+    # Neither order gives a regular series: refused.
+    odd = dates_file(
+        "odd.csv", ["01/05/2020", "01/12/2020", "02/02/2020", "02/09/2020"]
+    )
+    with pytest.raises(ValueError, match="ambiguous.*neither is regular"):
+        load_prices(odd)
+
+
+def test_day_first_kaggle_daily_still_loads(shared_frames):
+    daily = shared_frames["BTC-Daily.csv"]
+    assert daily.attrs["date_format"] == "%d/%m/%Y %H:%M"
+    assert daily.index.freq == "D"
+
+
+# ------------------------------------------------------------- unix times
+
+
+def test_unix_time_beyond_int64_names_file_and_line(tmp_path):
+    for bad in ("99999999999999999999", "9300000000000000000"):
+        path = write(
+            tmp_path,
+            "o.csv",
+            f"unix,close\n1600000000,1\n1600003600,2\n{bad},3\n",
+        )
+        with pytest.raises(ValueError) as info:
+            load_prices(path)
+        assert str(info.value).startswith(f"{path}, line 4: column 'unix' holds")
+        assert "beyond the last representable timestamp" in str(info.value)
+
+
+def test_nanosecond_unix_times_are_exact(tmp_path):
+    ns = [1600000000123456789, 1600000001123456789]
+    path = write(tmp_path, "n.csv", f"unix,close\n{ns[0]},1\n{ns[1]},2\n")
+    assert load_prices(path).index.asi8.tolist() == ns
+
+
+def test_plain_years_are_years_not_unix_seconds(tmp_path):
+    path = write(tmp_path, "y.csv", "date,close\n2001,1\n2002,2\n2003,4\n")
+    df = load_prices(path)
+    assert list(df.index) == [ts("2001-01-01"), ts("2002-01-01"), ts("2003-01-01")]
+    assert df.attrs["date_format"] == "%Y"
+
+
+def test_small_numbers_in_a_date_column_are_refused(tmp_path):
+    path = write(tmp_path, "s.csv", "time,close\n0,1\n1,2\n2,4\n")
+    with pytest.raises(ValueError) as info:
+        load_prices(path)
+    assert str(info.value).startswith(
+        f"{path}, line 2: column 'time' holds '0', which as a unix time would be "
+        "1970-01-01 00:00:00+00:00"
+    )
