@@ -769,3 +769,124 @@ def test_small_numbers_in_a_date_column_are_refused(tmp_path):
         f"{path}, line 2: column 'time' holds '0', which as a unix time would be "
         "1970-01-01 00:00:00+00:00"
     )
+
+
+# ------------------------------------------------ gaps: the part used, filling
+
+
+def gappy_frame(tmp_path):
+    hours = [0, 1, 2, 5, 6, 7, 8, 9]  # 03:00 and 04:00 missing
+    rows = "".join(f"2020-01-01 {h:02d}:00,{h + 1},{10 * h}\n" for h in hours)
+    path = write(tmp_path, "g.csv", "date,close,volume\n" + rows)
+    return load_quietly(path)
+
+
+@pytest.mark.parametrize(
+    "method, expected", [("ffill", [3.0, 3.0]), ("interpolate", [4.0, 5.0])]
+)
+def test_fill_gaps_fills_and_records(tmp_path, method, expected):
+    from tsmirrors.data import fill_gaps
+
+    frame = gappy_frame(tmp_path)
+    filled = fill_gaps(frame, method)
+    assert filled.index.freq == "h" and len(filled) == 10
+    assert filled["close"].iloc[3:5].tolist() == expected
+    assert filled["volume"].iloc[3:5].tolist() == [0.0, 0.0]
+    assert filled["filled"].tolist() == [False] * 3 + [True] * 2 + [False] * 5
+    assert filled.attrs["filled"] == [ts("2020-01-01 03:00"), ts("2020-01-01 04:00")]
+    assert filled.attrs["fill_method"] == method
+    assert filled.attrs["layout"] == "ohlcv" or filled.attrs["layout"]
+    assert len(frame) == 8  # the input is left alone
+    series = fill_gaps(frame["close"], method, freq="h")
+    assert series.iloc[3:5].tolist() == expected
+    with pytest.raises(ValueError, match=r"method must be one of \('ffill', 'inter"):
+        fill_gaps(frame, "zero")
+
+
+def test_select_close_checks_only_the_rows_used(tmp_path):
+    from tsmirrors.data.gaps import select_close
+
+    frame = gappy_frame(tmp_path)
+    tail = select_close(frame, "g.csv", last=5)  # 05:00 .. 09:00, no gap
+    assert tail.index.freq == "h" and tail.tolist() == [6.0, 7.0, 8.0, 9.0, 10.0]
+    with pytest.raises(ValueError) as info:
+        select_close(frame, "g.csv", last=6)
+    assert str(info.value) == (
+        "g.csv: the 6 rows used (2020-01-01 02:00:00+00:00 .. 2020-01-01 "
+        "09:00:00+00:00) are not evenly spaced at 'h': 1 gap(s) with 2 missing "
+        "timestamp(s): 2020-01-01 03:00:00+00:00 .. 2020-01-01 04:00:00+00:00 "
+        "(2 missing); pass --fill ffill or --fill interpolate, or start after the "
+        "last gap (e.g. --start 2020-01-02)"
+    )
+    part = select_close(
+        frame, "g.csv", start="2020-01-01 05:00", end="2020-01-01 07:00"
+    )
+    assert part.tolist() == [6.0, 7.0, 8.0]
+    whole_day = select_close(frame, "g.csv", start="2020-01-01 05:00", end="2020-01-01")
+    assert whole_day.index[-1] == ts("2020-01-01 09:00")
+    with pytest.warns(DataQualityWarning, match="filled 2 timestamp"):
+        filled = select_close(frame, "g.csv", fill="interpolate")
+    assert filled.attrs["filled"] == [ts("2020-01-01 03:00"), ts("2020-01-01 04:00")]
+    with pytest.raises(ValueError, match="no rows between --start 2021-01-01"):
+        select_close(frame, "g.csv", start="2021-01-01")
+
+
+def test_cli_backtest_of_the_coinbase_file_from_2020(tmp_path, capsys):
+    from tsmirrors import cli
+
+    args = ["backtest", "--csv", str(BTC_DIR / "Coinbase_BTCUSD_1h.csv")]
+    small = ["--window", "60", "--test-size", "6", "--refit", "6", "--no-progress"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        assert (
+            cli.main(
+                [
+                    *args,
+                    "--start",
+                    "2020-01-01",
+                    "--end",
+                    "2020-01-04",
+                    *small,
+                    "--out",
+                    str(tmp_path / "a"),
+                ]
+            )
+            == 0
+        )
+        preds = pd.read_csv(tmp_path / "a" / "predictions.csv")
+        # --end is honoured and keeps its whole day.
+        assert preds["timestamp"].max() == "2020-01-04 23:00:00+00:00"
+        # A window over the 2017 gaps says where they are.
+        code = cli.main(
+            [
+                *args,
+                "--end",
+                "2017-09-23",
+                *small,
+                "--window",
+                "300",
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+        assert code == 1
+        assert "2017-09-22 20:00:00+00:00 .. 2017-09-22 23:00:00+00:00" in (
+            capsys.readouterr().err
+        )
+        assert (
+            cli.main(
+                [
+                    *args,
+                    "--end",
+                    "2017-09-23",
+                    *small,
+                    "--window",
+                    "300",
+                    "--fill",
+                    "ffill",
+                    "--out",
+                    str(tmp_path / "c"),
+                ]
+            )
+            == 0
+        )
