@@ -890,3 +890,30 @@ def test_cli_backtest_of_the_coinbase_file_from_2020(tmp_path, capsys):
             )
             == 0
         )
+
+
+# ------------------------------------------------------ zero and negative prices
+
+
+def test_zero_and_negative_prices_are_treated_alike(tmp_path):
+    path = write(
+        tmp_path,
+        "z.csv",
+        "date,open,close\n2020-01-01,1,0\n2020-01-02,-2,-3\n2020-01-03,1,2\n",
+    )
+    with pytest.warns(DataQualityWarning) as record:
+        df = load_prices(path)
+    message = str(record[0].message)
+    assert "1 price(s) equal to 0 read as missing (NaN), first close at 2020-01-01" in (
+        message
+    )
+    assert "2 price(s) below 0 read as missing (NaN), first open and close at " in (
+        message
+    )
+    assert df.attrs["zero_prices"] == [(ts("2020-01-01"), "close")]
+    assert df.attrs["negative_prices"] == [
+        (ts("2020-01-02"), "open"),
+        (ts("2020-01-02"), "close"),
+    ]
+    assert df["close"].isna().tolist() == [True, True, False]
+    assert np.isnan(df.loc[ts("2020-01-02"), "open"])

@@ -345,7 +345,11 @@ def load_prices(
     Parameters
     ----------
     path : str or os.PathLike
-        The CSV file.
+        The CSV file: a regular file of comma-separated fields in UTF-8 or
+        ASCII text, with or without a byte-order mark.
+    date_format : str, optional
+        strftime format of the date column (e.g. ``"%d/%m/%Y"``), for a file
+        whose day/month order cannot be decided from the file itself.
 
     Returns
     -------
@@ -368,8 +372,8 @@ def load_prices(
         - ``"missing_columns"``: output columns the file does not have (all
           NaN, e.g. ``open, high, low, volume`` for a close-only file);
         - ``"missing_values"``: ``{column: count}`` of empty fields (NaN);
-        - ``"zero_prices"``: ``(timestamp, column)`` of prices equal to 0,
-          set to NaN;
+        - ``"zero_prices"`` and ``"negative_prices"``: ``(timestamp,
+          column)`` of prices equal to or below 0, set to NaN;
         - ``"volume_column"``: the source column of ``volume``;
         - ``"volume_swapped_rows"``: rows whose two volume columns were
           swapped back;
@@ -380,7 +384,10 @@ def load_prices(
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is not a price CSV of a known layout, holds several
+        If ``path`` is not a regular file (a directory, a pipe, a device), is
+        not UTF-8 text or is separated by something other than commas, if the
+        day/month order of its dates is ambiguous, if the file is not a price
+        CSV of a known layout, holds several
         symbols, has a malformed row (the message names the file and the
         1-based line number, as an editor shows it), or repeats a timestamp
         with different values (the message names the timestamps and lines).
@@ -403,15 +410,22 @@ def load_prices(
     about. A unix time written in scientific notation (``1.53618E+12``, as in
     the later rows of the Gemini export) has lost digits; for those rows the
     date column is used and they are counted in ``attrs["unix_damaged_rows"]``.
-    Unix times may be in seconds, milliseconds or microseconds. Dates written
+    Unix times may be in seconds, milliseconds, microseconds or nanoseconds;
+    one beyond 2262 raises. A date column of four-digit numbers holds years;
+    other numbers in it are unix times, and refused when they would fall
+    before 1973 (they are then not unix times). Dates written
     ``a/b/yyyy`` are read month-first or day-first, whichever parses every
-    row; if both do, whichever agrees with the unix column (or gives the more
-    regular spacing).
+    row (a day above 12 decides). If both do, the unix column decides where
+    there is one; else the order under which the dates are evenly spaced,
+    when only one of them is; else ValueError naming both readings: pass
+    ``date_format`` then.
 
     *Zero prices.* A price of exactly 0 (the Gemini export's first hour has
     ``Open = Low = 0``) marks an hour with no earlier trade, not a price. It
     becomes NaN in that column, the row is kept (its close is valid), and it
-    is listed in ``attrs["zero_prices"]`` with a warning.
+    is listed in ``attrs["zero_prices"]`` with a warning. A negative price is
+    treated the same way (``attrs["negative_prices"]``). Fill them explicitly
+    (:func:`fill_gaps`, ``--fill``) or choose a range without them.
 
     *Volume.* ``volume`` is the traded amount in the base asset (BTC for
     ``BTC/USD``) where the file has it, else the only volume column (for
@@ -555,14 +569,16 @@ def load_prices(
             + ", ".join(f"{c} x{n}" for c, n in missing_values.items())
         )
 
-    zero_rows, zero_cols = [], []
+    # Zero and negative prices are no prices: both become NaN and are reported.
+    bad_prices = {"zero": ([], []), "negative": ([], [])}
     for col in ("open", "high", "low", "close"):
-        zero = np.flatnonzero(columns[col] == 0)
-        if zero.size:
-            columns[col] = columns[col].copy()
-            columns[col][zero] = np.nan
-            zero_rows.extend(zero.tolist())
-            zero_cols.extend([col] * zero.size)
+        for kind, hit in (("zero", columns[col] == 0), ("negative", columns[col] < 0)):
+            rows_hit = np.flatnonzero(hit)
+            if rows_hit.size:
+                columns[col] = columns[col].copy()
+                columns[col][rows_hit] = np.nan
+                bad_prices[kind][0].extend(rows_hit.tolist())
+                bad_prices[kind][1].extend([col] * rows_hit.size)
 
     # Order, duplicates and gaps.
     steps = np.diff(ts_ns)
@@ -582,16 +598,22 @@ def load_prices(
 
     rank = np.empty_like(order)
     rank[order] = np.arange(n_rows)
-    attrs["zero_prices"] = [
-        (frame.index[rank[r]], c) for r, c in zip(zero_rows, zero_cols, strict=True)
-    ]
-    if zero_rows:
-        r = int(rank[zero_rows[0]])
-        at = [c for rr, c in zip(zero_rows, zero_cols, strict=True) if rank[rr] == r]
+    for kind, (bad_rows, bad_cols) in bad_prices.items():
+        pairs = list(zip(bad_rows, bad_cols, strict=True))
+        attrs[f"{kind}_prices"] = [(frame.index[rank[r]], c) for r, c in pairs]
+        if not bad_rows:
+            continue
+        r = int(rank[min(bad_rows, key=lambda rr: rank[rr])])
+        at = [c for rr, c in pairs if rank[rr] == r]
+        what = "equal to 0" if kind == "zero" else "below 0"
+        why = (
+            "a zero price marks a period without trades, not a price"
+            if kind == "zero"
+            else "a negative price is not a price"
+        )
         report.append(
-            f"{len(zero_rows)} price(s) equal to 0 read as missing (NaN), first "
-            f"{' and '.join(at)} at {frame.index[r]} (line {line_numbers[r]}); a "
-            "zero price marks a period without trades, not a price"
+            f"{len(bad_rows)} price(s) {what} read as missing (NaN), first "
+            f"{' and '.join(at)} at {frame.index[r]} (line {line_numbers[r]}); {why}"
         )
 
     ts_dup = frame.index.duplicated(keep="first")
