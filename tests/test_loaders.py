@@ -917,3 +917,43 @@ def test_zero_and_negative_prices_are_treated_alike(tmp_path):
     ]
     assert df["close"].isna().tolist() == [True, True, False]
     assert np.isnan(df.loc[ts("2020-01-02"), "open"])
+
+
+# ------------------------------------------------------- long offending fields
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "2020-01-03,{long}",  # not a number
+        "{long},3",  # not a date
+        "2020-01-03,3,{long}",  # a wrong number of fields
+    ],
+)
+def test_error_messages_quote_at_most_200_characters_of_a_field(tmp_path, row):
+    long = "9" * 50 + "x" * 100_000
+    path = write(
+        tmp_path,
+        "long.csv",
+        "date,close\n2020-01-01,1\n2020-01-02,2\n" + row.format(long=long) + "\n",
+    )
+    with pytest.raises(ValueError) as info:
+        load_prices(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}, line 4: ")
+    assert len(message) < len(str(path)) + 400
+    assert "characters)" in message
+
+
+def test_long_symbol_names_are_cut_in_messages(tmp_path):
+    long = "S" * 10_000
+    path = write(
+        tmp_path,
+        "s.csv",
+        f"{KAGGLE_HEADER}\n"
+        "1500004800,2017-07-14 04:00:00,BTC/USD,1,1,1,1,1,1\n"
+        f"1500004800,2017-07-14 04:00:00,{long},1,1,1,1,1,1\n",
+    )
+    with pytest.raises(ValueError, match="2 symbols") as info:
+        load_prices(path)
+    assert len(str(info.value)) < len(str(path)) + 400

@@ -70,7 +70,8 @@ def parse_unix(col: pd.Series, name: str, line_numbers, path):
         raise _malformed(
             path,
             int(line_numbers[k]),
-            f"column {name!r} holds {_quote(text.iloc[k])}, which is not a unix time",
+            f"column {_quote(name)} holds {_quote(text.iloc[k])}, which is not a "
+            "unix time",
         )
     intact = numeric & ~scientific
     factors = _epoch_factors(values)
@@ -81,9 +82,9 @@ def parse_unix(col: pd.Series, name: str, line_numbers, path):
         raise _malformed(
             path,
             int(line_numbers[k]),
-            f"column {name!r} holds {_quote(text.iloc[k])}, a unix time beyond the "
-            "last representable timestamp (2262-04-11) in seconds, milliseconds, "
-            "microseconds and nanoseconds alike",
+            f"column {_quote(name)} holds {_quote(text.iloc[k])}, a unix time "
+            "beyond the last representable timestamp (2262-04-11) in seconds, "
+            "milliseconds, microseconds and nanoseconds alike",
         )
     ns = np.zeros(len(values), dtype=np.int64)
     whole = np.where(intact, values, 0).astype(np.int64)
@@ -153,8 +154,8 @@ def _parse_separated(strings, line_numbers, path, name):
         raise _malformed(
             path,
             int(line_numbers[k]),
-            f"column {name!r} holds {_quote(strings[k])}, whose separator differs from "
-            "the rest of the file",
+            f"column {_quote(name)} holds {_quote(strings[k])}, whose separator "
+            "differs from the rest of the file",
         )
     sep = seps[0] if seps.size else "/"
     if (tg[:, 2] != "0").any():
@@ -238,7 +239,7 @@ def parse_dates(
             raise _malformed(
                 path,
                 int(line_numbers[k]),
-                f"column {name!r} holds {_quote(text.iloc[k])}, a unix time that "
+                f"column {_quote(name)} holds {_quote(text.iloc[k])}, a unix time that "
                 "has lost digits (scientific notation)",
             )
         early = np.flatnonzero(filled & (np.abs(ns) < 10**17))
@@ -247,10 +248,10 @@ def parse_dates(
             raise _malformed(
                 path,
                 int(line_numbers[k]),
-                f"column {name!r} holds {_quote(text.iloc[k])}, which as a unix time "
-                f"would be {pd.Timestamp(int(ns[k]), tz='UTC')}; write dates (or "
-                "four-digit years), or name the column 'unix' if these are unix "
-                "times",
+                f"column {_quote(name)} holds {_quote(text.iloc[k])}, which as a "
+                f"unix time would be {pd.Timestamp(int(ns[k]), tz='UTC')}; write "
+                "dates (or four-digit years), or name the column 'unix' if these "
+                "are unix times",
             )
         return ns, filled, "unix"
     elif all(_AMPM_DATE.fullmatch(v) for v in sample):
@@ -282,8 +283,8 @@ def parse_dates(
         raise _malformed(
             path,
             int(line_numbers[k]),
-            f"column {name!r} holds {_quote(text.iloc[k])}, which is not a date in "
-            f"the file's format ({fmt})",
+            f"column {_quote(name)} holds {_quote(text.iloc[k])}, which is not a "
+            f"date in the file's format ({_quote(fmt)})",
         )
 
     def expand(fmt):
@@ -313,7 +314,7 @@ def parse_dates(
     )
     why = "both are regular" if regular else "neither is regular"
     raise ValueError(
-        f"{path}: the day/month order of column {name!r} is ambiguous: no day is "
+        f"{path}: the day/month order of column {_quote(name)} is ambiguous: no day is "
         f"above 12 (e.g. {_quote(text.iloc[k])} on line {int(line_numbers[k])}) "
         f"and {why}: {readings}. Pass date_format={first!r} or "
         f"date_format={second!r} to load_prices (--date-format on the command "

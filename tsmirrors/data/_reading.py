@@ -46,6 +46,11 @@ def quote(value, limit: int = QUOTE_LIMIT) -> str:
     return f"{text[:limit]!r}... ({len(text):,} characters)"
 
 
+def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, unquoted, for lists in messages."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} chars)"
+
+
 def malformed(path: str, line_no: int, reason: str, text: str | None = None):
     """A ValueError naming the file and the 1-based line, as an editor counts."""
     shown = "" if text is None else f": {quote(text)}"

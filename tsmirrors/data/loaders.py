@@ -24,12 +24,13 @@ from ._reading import (
     SUPPORTED_DIALECT,
     body_offset,
     check_regular_file,
-    quote,
     read_columns,
     read_head,
     separator_error,
+    shorten,
 )
 from ._reading import malformed as _malformed
+from ._reading import quote as _quote
 
 __all__ = ["PRICE_COLUMNS", "load_prices"]
 
@@ -132,7 +133,8 @@ def _detect_layout(lines: list[str], path: str) -> _Layout:
             if len(tickers) > 1:
                 raise ValueError(
                     f"{path}: the file holds {len(tickers)} tickers "
-                    f"({', '.join(tickers)}); load_prices reads one series per file"
+                    f"({', '.join(shorten(t) for t in tickers[:5])}); load_prices "
+                    "reads one series per file"
                 )
             header = [index_name, *fields[1:]]
             return _Layout(
@@ -169,7 +171,7 @@ def _detect_layout(lines: list[str], path: str) -> _Layout:
     first = lines[0] if lines else ""
     raise ValueError(
         f"{path}: no header with a date (or unix) column and a close (or price) "
-        f"column in the first {_HEADER_SEARCH_LINES} lines; line 1 is {quote(first)}"
+        f"column in the first {_HEADER_SEARCH_LINES} lines; line 1 is {_quote(first)}"
     )
 
 
@@ -264,8 +266,8 @@ def _to_float(col: pd.Series, name: str, line_numbers, rows, path):
                 raise _malformed(
                     path,
                     int(line_numbers[k]),
-                    f"column {name!r} holds {quote(text.iloc[k])}, which is not a "
-                    "number",
+                    f"column {_quote(name)} holds {_quote(text.iloc[k])}, which is "
+                    "not a number",
                 )
             missing[nan] = True
     inf = np.flatnonzero(np.isinf(values))
@@ -274,7 +276,7 @@ def _to_float(col: pd.Series, name: str, line_numbers, rows, path):
         raise _malformed(
             path,
             int(line_numbers[k]),
-            f"column {name!r} holds {float(values[k])!r}, which is not finite",
+            f"column {_quote(name)} holds {float(values[k])!r}, which is not finite",
             rows[k],
         )
     return values, missing
@@ -479,7 +481,8 @@ def load_prices(
         if len(distinct) > 1:
             raise ValueError(
                 f"{where}: the file holds {len(distinct)} symbols "
-                f"({', '.join(distinct[:5])}); load_prices reads one series per file"
+                f"({', '.join(shorten(d) for d in distinct[:5])}); load_prices "
+                "reads one series per file"
             )
         if distinct:
             attrs["symbol"] = distinct[0]
@@ -515,7 +518,7 @@ def load_prices(
                 report.append(
                     f"{mismatch.sum()} row(s) have a date that disagrees with the "
                     f"unix time, first on line {line_numbers[k]} "
-                    f"({raw[roles['date']].iloc[k]!r} vs "
+                    f"({_quote(raw[roles['date']].iloc[k])} vs "
                     f"{pd.Timestamp(int(unix_ns[k]), tz='UTC')}); the unix time "
                     "was used"
                 )
