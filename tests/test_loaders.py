@@ -957,3 +957,28 @@ def test_long_symbol_names_are_cut_in_messages(tmp_path):
     with pytest.raises(ValueError, match="2 symbols") as info:
         load_prices(path)
     assert len(str(info.value)) < len(str(path)) + 400
+
+
+# ------------------------------------------- the same result without pyarrow
+
+
+@pytest.mark.parametrize("name", ["BTC-Daily.csv", "gemini_BTCUSD_1hr.csv"])
+def test_c_engine_reader_gives_the_same_frame(monkeypatch, shared_frames, name):
+    from tsmirrors.data import _reading
+
+    monkeypatch.setattr(_reading, "_has_pyarrow", lambda: False)
+    df = load_quietly(BTC_DIR / name)
+    pd.testing.assert_frame_equal(df, shared_frames[name])
+    assert df.attrs == shared_frames[name].attrs
+
+
+def test_c_engine_reader_names_short_rows_and_blank_lines(monkeypatch, tmp_path):
+    from tsmirrors.data import _reading
+
+    monkeypatch.setattr(_reading, "_has_pyarrow", lambda: False)
+    path = write(tmp_path, "s.csv", "date,close\n2020-01-01,1\n\n2020-01-02\n")
+    with pytest.raises(ValueError, match=r"s\.csv, line 4: expected 2 comma-sep"):
+        load_prices(path)
+    path = write(tmp_path, "b.csv", "date,close\n2020-01-01,1\n\n2020-01-02,x\n")
+    with pytest.raises(ValueError, match=r"b\.csv, line 4: column 'close' holds 'x'"):
+        load_prices(path)

@@ -169,9 +169,13 @@ def body_offset(path, lines_before: int, bom: int) -> int | None:
     return offset
 
 
-def _nonblank_lines(path, offset: int, first_line: int) -> np.ndarray:
-    """1-based numbers of the lines after ``offset`` that hold a non-space byte."""
-    out, line0, carry = [], first_line, b""
+def _scan_lines(path, offset: int, first_line: int, n_fields: int | None = None):
+    """Numbers (1-based) of the non-blank lines after ``offset``.
+
+    With ``n_fields``, also whether every such line has that many
+    comma-separated fields (for files without quotes).
+    """
+    out, line0, carry, fields_ok = [], first_line, b"", True
     space = np.array([9, 10, 13, 32], dtype=np.uint8)
     with open(path, "rb") as f:
         f.seek(offset)
@@ -180,8 +184,10 @@ def _nonblank_lines(path, offset: int, first_line: int) -> np.ndarray:
             buf = carry + chunk
             if not chunk:
                 if buf.strip():
-                    out.append(np.array([line0], dtype=np.int64))
-                break
+                    buf += b"\n"
+                    carry = b""
+                else:
+                    break
             cut = buf.rfind(b"\n") + 1
             block, carry = buf[:cut], buf[cut:]
             if not block:
@@ -191,9 +197,20 @@ def _nonblank_lines(path, offset: int, first_line: int) -> np.ndarray:
             starts = np.concatenate([[0], ends[:-1] + 1])
             ink = np.concatenate([[0], np.cumsum(~np.isin(arr, space))])
             filled = ink[ends] > ink[starts]
+            if n_fields is not None and fields_ok:
+                commas = np.flatnonzero(arr == 44)
+                counts = np.bincount(np.searchsorted(ends, commas), minlength=ends.size)
+                fields_ok = bool((counts[filled] + 1 == n_fields).all())
             out.append(line0 + np.flatnonzero(filled).astype(np.int64))
             line0 += ends.size
-    return np.concatenate(out) if out else np.empty(0, dtype=np.int64)
+            if not chunk:
+                break
+    lines = np.concatenate(out) if out else np.empty(0, dtype=np.int64)
+    return lines, fields_ok
+
+
+def _nonblank_lines(path, offset: int, first_line: int) -> np.ndarray:
+    return _scan_lines(path, offset, first_line)[0]
 
 
 def _maybe_blank(raw: pd.DataFrame, used: list[int]) -> np.ndarray:
@@ -229,6 +246,53 @@ class LineTexts:
         return len(self.line_numbers)
 
 
+def _has_pyarrow() -> bool:
+    return importlib.util.find_spec("pyarrow") is not None
+
+
+def _read_columns_c(path, offset, first_line, n_fields, used, numeric, na_values):
+    """:func:`read_columns` with pandas' C engine (no pyarrow installed).
+
+    The C engine pads short rows with NaN, so the fields of every line are
+    counted first (a pass over the bytes, file without quotes only).
+    """
+    with open(path, "rb") as f:
+        f.seek(offset)
+        while chunk := f.read(_CHUNK):
+            if b'"' in chunk:
+                return None
+    line_numbers, fields_ok = _scan_lines(path, offset, first_line, n_fields)
+    if not fields_ok or not line_numbers.size:
+        return None
+
+    def read(dtype):
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return pd.read_csv(
+                f,
+                engine="c",
+                header=None,
+                names=list(range(n_fields)),
+                usecols=used,
+                dtype=dtype,
+                keep_default_na=False,
+                na_values=na_values,
+                skip_blank_lines=True,
+                encoding="utf-8",
+            )
+
+    try:
+        try:
+            raw = read({p: ("float64" if p in numeric else str) for p in used})
+        except (ValueError, TypeError):  # a field that is not a number
+            raw = read(str)
+    except (ValueError, TypeError, pd.errors.ParserError, UnicodeDecodeError):
+        return None
+    if len(raw) != line_numbers.size:
+        return None
+    return raw, line_numbers, LineTexts(path, line_numbers)
+
+
 def read_columns(
     path,
     offset: int,
@@ -247,8 +311,10 @@ def read_columns(
     for the rows (a wrong number of fields, quoted line breaks, odd line
     ends): the caller then reads line by line.
     """
-    if importlib.util.find_spec("pyarrow") is None:
-        return None  # the C engine pads short rows silently
+    if not _has_pyarrow():
+        return _read_columns_c(
+            path, offset, first_line, n_fields, used, numeric, na_values
+        )
     import pyarrow as pa
     from pyarrow import csv as pa_csv
 
