@@ -13,7 +13,9 @@ fast reader rejects is read again line by line, to name the offending line.
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+import io
 import os
 import stat
 
@@ -369,3 +371,72 @@ def read_columns(
     if n == 0:
         return None
     return raw.reset_index(drop=True), line_numbers, LineTexts(path, line_numbers)
+
+
+def _field_counts(text: str, rows: list[str]) -> np.ndarray:
+    """Number of comma-separated fields on each row of ``text``."""
+    if '"' in text:
+        return np.fromiter((len(r) for r in csv.reader(rows)), dtype=np.int64)
+    buf = np.frombuffer(text.encode(), dtype=np.uint8)
+    newlines = np.flatnonzero(buf == ord("\n"))
+    commas = np.flatnonzero(buf == ord(","))
+    row_of_comma = np.searchsorted(newlines, commas)
+    return np.bincount(row_of_comma, minlength=len(rows)) + 1
+
+
+def read_lines(lines, header_line, n_fields, used, numeric, na_values, path):
+    """:func:`read_columns` on the decoded lines, naming any malformed line.
+
+    The exact, slower reader for files the columnwise readers decline.
+    Returns the frame (columns keyed by position), the 1-based line number of
+    each row and the row texts.
+    """
+    start = header_line
+    body = lines[start:]
+    blank = np.fromiter(
+        (not line or line.isspace() for line in body), dtype=bool, count=len(body)
+    )
+    keep = np.flatnonzero(~blank)
+    if not keep.size:
+        raise ValueError(f"{path}: no data rows after the header on line {start}")
+    rows = body if not blank.any() else [body[j] for j in keep]
+    line_numbers = keep.astype(np.int64) + start + 1
+    text = "\n".join(rows)
+    counts = _field_counts(text, rows)
+    bad = np.flatnonzero(counts != n_fields)
+    if bad.size:
+        k = bad[0]
+        raise malformed(
+            path,
+            int(line_numbers[k]),
+            f"expected {n_fields} comma-separated fields as in the header, "
+            f"got {counts[k]}",
+            rows[k],
+        )
+
+    def read(dtype):
+        return pd.read_csv(
+            io.StringIO(text),
+            header=None,
+            names=list(range(n_fields)),
+            usecols=used,
+            dtype=dtype,
+            keep_default_na=False,
+            na_values=na_values,
+            engine="c",
+        )
+
+    try:
+        raw = read({pos: (np.float64 if pos in numeric else str) for pos in used})
+    except (ValueError, TypeError):
+        # Some field is not a number: read text so the line can be named.
+        try:
+            raw = read(str)
+        except pd.errors.ParserError as exc:
+            raise ValueError(f"{path}: not a readable CSV file ({exc})") from exc
+    if len(raw) != len(rows):  # a quoted field spanning lines
+        raise ValueError(
+            f"{path}: quoted fields spanning several lines are not supported "
+            f"(read {len(raw)} records from {len(rows)} lines)"
+        )
+    return raw, line_numbers, rows

@@ -8,7 +8,6 @@ never repaired silently: see the Notes of :func:`load_prices`.
 from __future__ import annotations
 
 import csv
-import io
 import os
 import re
 import warnings
@@ -26,6 +25,7 @@ from ._reading import (
     check_regular_file,
     read_columns,
     read_head,
+    read_lines,
     separator_error,
     shorten,
 )
@@ -175,79 +175,6 @@ def _detect_layout(lines: list[str], path: str) -> _Layout:
     )
 
 
-def _field_counts(text: str, rows: list[str]) -> np.ndarray:
-    """Number of comma-separated fields on each row of ``text``."""
-    if '"' in text:
-        return np.fromiter((len(r) for r in csv.reader(rows)), dtype=np.int64)
-    buf = np.frombuffer(text.encode(), dtype=np.uint8)
-    newlines = np.flatnonzero(buf == ord("\n"))
-    commas = np.flatnonzero(buf == ord(","))
-    row_of_comma = np.searchsorted(newlines, commas)
-    return np.bincount(row_of_comma, minlength=len(rows)) + 1
-
-
-def _read_rows(lines, layout: _Layout, path: str):
-    """Read the columns that have a role; numbers as float where they all parse.
-
-    Returns the frame (columns keyed by position), the 1-based line number of
-    each row and the row texts.
-    """
-    start = layout.header_line
-    n_fields = len(layout.header)
-    body = lines[start:]
-    blank = np.fromiter(
-        (not line or line.isspace() for line in body), dtype=bool, count=len(body)
-    )
-    keep = np.flatnonzero(~blank)
-    if not keep.size:
-        raise ValueError(f"{path}: no data rows after the header on line {start}")
-    rows = body if not blank.any() else [body[j] for j in keep]
-    line_numbers = keep.astype(np.int64) + start + 1
-    text = "\n".join(rows)
-    counts = _field_counts(text, rows)
-    bad = np.flatnonzero(counts != n_fields)
-    if bad.size:
-        k = bad[0]
-        raise _malformed(
-            path,
-            int(line_numbers[k]),
-            f"expected {n_fields} comma-separated fields as in the header, "
-            f"got {counts[k]}",
-            rows[k],
-        )
-    used = sorted(set(layout.roles.values()))
-    roles = layout.roles.items()
-    text_columns = {pos for role, pos in roles if role not in _NUMERIC_ROLES}
-    numeric = {pos for role, pos in roles if role in _NUMERIC_ROLES} - text_columns
-
-    def read(dtype):
-        return pd.read_csv(
-            io.StringIO(text),
-            header=None,
-            names=list(range(n_fields)),
-            usecols=used,
-            dtype=dtype,
-            keep_default_na=False,
-            na_values=_NA_STRINGS,
-            engine="c",
-        )
-
-    try:
-        raw = read({pos: (np.float64 if pos in numeric else str) for pos in used})
-    except (ValueError, TypeError):
-        # Some field is not a number: read text so the line can be named.
-        try:
-            raw = read(str)
-        except pd.errors.ParserError as exc:
-            raise ValueError(f"{path}: not a readable CSV file ({exc})") from exc
-    if len(raw) != len(rows):  # a quoted field spanning lines
-        raise ValueError(
-            f"{path}: quoted fields spanning several lines are not supported "
-            f"(read {len(raw)} records from {len(rows)} lines)"
-        )
-    return raw, line_numbers, rows
-
-
 def _to_float(col: pd.Series, name: str, line_numbers, rows, path):
     """Parse numbers; empty and NaN-like fields become NaN, anything else fails."""
     if col.dtype == np.float64:
@@ -315,7 +242,15 @@ def _read_file(path, where: str, layout: _Layout, bom: int):
             f"{where}: not a UTF-8 text file (undecodable byte at offset "
             f"{exc.start}); load_prices reads {SUPPORTED_DIALECT}"
         ) from exc
-    return _read_rows(text.splitlines(), layout, where)
+    return read_lines(
+        text.splitlines(),
+        layout.header_line,
+        len(layout.header),
+        used,
+        numeric,
+        _NA_STRINGS,
+        where,
+    )
 
 
 def load_prices(
