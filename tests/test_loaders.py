@@ -675,7 +675,9 @@ def test_blank_lines_and_trailing_blank_line_keep_line_numbers(tmp_path):
 # ------------------------------------------------------ ambiguous day and month
 
 
-US_MONTHLY = "date,close\n" + "".join(f"{m:02d}/01/2020,{m}\n" for m in range(1, 13))
+US_MONTHLY = "date,close\n" + "".join(
+    f"{m:02d}/01/2020,{m * m}\n" for m in range(1, 13)
+)
 
 
 def test_ambiguous_day_month_order_is_refused_with_the_option(tmp_path):
@@ -982,3 +984,14 @@ def test_c_engine_reader_names_short_rows_and_blank_lines(monkeypatch, tmp_path)
     path = write(tmp_path, "b.csv", "date,close\n2020-01-01,1\n\n2020-01-02,x\n")
     with pytest.raises(ValueError, match=r"b\.csv, line 4: column 'close' holds 'x'"):
         load_prices(path)
+
+
+def test_cli_date_format_settles_the_order(tmp_path, capsys):
+    from tsmirrors import cli
+
+    path = write(tmp_path, "us.csv", US_MONTHLY)
+    out = str(tmp_path / "out")
+    run = ["path", "--csv", str(path), "--window", "11", "--n-betas", "3"]
+    assert cli.main([*run, "--out", out]) == 1
+    assert "--date-format" in capsys.readouterr().err
+    assert cli.main([*run, "--out", out, "--date-format", "%m/%d/%Y"]) == 0
