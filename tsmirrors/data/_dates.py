@@ -45,6 +45,8 @@ def _as_text(col: pd.Series) -> pd.Series:
     """Stripped text of a column read as strings (categories included)."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         col = col.astype(object)
+    if isinstance(col.dtype, pd.StringDtype):  # keep arrow-backed strings
+        return col.fillna("").str.strip()
     return col.fillna("").astype(str).str.strip()
 
 

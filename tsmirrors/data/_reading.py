@@ -248,6 +248,21 @@ class LineTexts:
         return len(self.line_numbers)
 
 
+def _string_mapper(pa):
+    """Arrow-backed strings in pandas, where pandas does not default to them.
+
+    pandas 3 maps arrow strings to its own ``str`` dtype; on pandas 2.3 the same
+    dtype is spelled out (older pandas gets Python objects: slower, same values).
+    """
+    if pd.__version__.split(".")[0] != "2":
+        return None
+    try:
+        dtype = pd.StringDtype("pyarrow", na_value=np.nan)
+    except TypeError:
+        return None
+    return {pa.string(): dtype}.get
+
+
 def _has_pyarrow() -> bool:
     return importlib.util.find_spec("pyarrow") is not None
 
@@ -344,7 +359,7 @@ def read_columns(
                     strings_can_be_null=False,
                 ),
             )
-        frame = table.to_pandas()
+        frame = table.to_pandas(types_mapper=_string_mapper(pa))
         frame.columns = used
         return frame
 
