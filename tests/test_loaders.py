@@ -995,3 +995,17 @@ def test_cli_date_format_settles_the_order(tmp_path, capsys):
     assert cli.main([*run, "--out", out]) == 1
     assert "--date-format" in capsys.readouterr().err
     assert cli.main([*run, "--out", out, "--date-format", "%m/%d/%Y"]) == 0
+
+
+def test_ambiguous_dates_beside_intact_unix_times_do_not_stop_the_file(tmp_path):
+    # The dates (local time, all days <= 12) agree with neither order; the
+    # unix times date every row, so the file loads and the mismatch is told.
+    stamps = [ts("2020-03-02 05:00") + pd.Timedelta(days=d) for d in range(3)]
+    rows = "".join(
+        f"{int(t.timestamp())},0{d + 1}/0{d + 2}/2020 0:00,BTC/USD,1,1,1,{d + 1},1,1\n"
+        for d, t in enumerate(stamps)
+    )
+    path = write(tmp_path, "k.csv", f"{KAGGLE_HEADER}\n{rows}")
+    with pytest.warns(DataQualityWarning, match="disagrees with the unix time"):
+        df = load_prices(path)
+    assert list(df.index) == stamps

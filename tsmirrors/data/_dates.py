@@ -308,6 +308,10 @@ def parse_dates(
     regular = [f for f in viable if _is_regular(converted[f][filled])]
     if len(regular) == 1:
         return converted[regular[0]], filled, regular[0]
+    if both is not None and not (filled & ~intact).any():
+        # Every dated row has an intact unix time, which is what is used: the
+        # order only affects the mismatch report.
+        return converted[viable[0]], filled, viable[0]
     first, second = viable[:2]
     differ = np.flatnonzero(filled & (converted[first] != converted[second]))
     k = int(differ[0]) if differ.size else int(np.argmax(filled))
