@@ -831,6 +831,11 @@ def test_select_close_checks_only_the_rows_used(tmp_path):
     assert filled.attrs["filled"] == [ts("2020-01-01 03:00"), ts("2020-01-01 04:00")]
     with pytest.raises(ValueError, match="no rows between --start 2021-01-01"):
         select_close(frame, "g.csv", start="2021-01-01")
+    with pytest.raises(ValueError, match="--end must be a date such as 2020-01-31"):
+        select_close(frame, "g.csv", end="soon")
+    assert select_close(frame, "g.csv", end="2020-01", last=3).tolist() == [8, 9, 10]
+    offset = select_close(frame, "g.csv", start="2020-01-01T07:00+02:00", last=None)
+    assert offset.index[0] == ts("2020-01-01 05:00")
 
 
 def test_cli_backtest_of_the_coinbase_file_from_2020(tmp_path, capsys):

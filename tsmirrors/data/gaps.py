@@ -164,9 +164,10 @@ def select_close(
     label : str
         Name of the source in messages (the file name).
     start, end : str or pandas.Timestamp, optional
-        First and last timestamp kept, both included; a date alone keeps its
-        whole day (``end="2020-06-30"`` keeps 30 June). Naive values are in
-        the index's time zone (UTC for files).
+        First and last timestamp kept, both included; as in pandas' ``.loc``,
+        a date alone keeps its whole day (``end="2020-06-30"``) and a month its
+        whole month (``end="2020-06"``). Naive values are in the index's time
+        zone (UTC for files).
     fill : {"ffill", "interpolate"}, optional
         Fill gaps and missing closes of the selected range with
         :func:`fill_gaps` (a :class:`DataQualityWarning` says what was
@@ -192,8 +193,14 @@ def select_close(
     if start is not None or end is not None:
         lo = _timestamp(start, "--start", index.tz) if start is not None else None
         hi = _timestamp(end, "--end", index.tz) if end is not None else None
-        if hi is not None and isinstance(end, str) and len(end.strip()) <= 10:
-            hi = hi + pd.Timedelta(days=1) - pd.Timedelta(1, unit="ns")  # whole day
+        if isinstance(end, str) and pd.Timestamp(end).tzinfo is None:
+            # As pandas' .loc slices: "2020-06" keeps June, "2020-06-30" its day.
+            try:
+                period_end = pd.Period(end.strip()).end_time
+            except (TypeError, ValueError):
+                period_end = None
+            if period_end is not None and period_end.tzinfo is None:
+                hi = period_end.tz_localize(index.tz)
         keep = np.ones(len(index), dtype=bool)
         if lo is not None:
             keep &= index >= lo
