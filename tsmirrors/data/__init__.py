@@ -4,9 +4,8 @@ The first step of the pipeline. Real price files are read by
 :func:`load_prices` (Kaggle, CryptoDataDownload, Gemini, yfinance exports
 and plain CSVs), tickers are downloaded and cached by :func:`load_yfinance`,
 synthetic series come from the planted network model :func:`make_planted`,
-and :func:`fill_gaps` fills reported gaps on request, and
-:func:`lag_embed` turns a series into the regression problem the
-forecasters solve. :func:`validate_series` is the input check every
+:func:`fill_gaps` fills reported gaps on request, and :func:`lag_embed`
+turns a series into the regression problem the forecasters solve. :func:`validate_series` is the input check every
 forecaster applies.
 """
 

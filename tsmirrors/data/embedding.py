@@ -104,9 +104,8 @@ def lag_embed(y, lags: int = 1, horizon: int = 1) -> LagEmbedding:
     return LagEmbedding(X, target, labels)
 
 
-def _embed(
-    values: np.ndarray, lags: int, horizon: int = 1
-) -> tuple[np.ndarray, np.ndarray]:
+def _embed(values: np.ndarray, lags: int, horizon: int = 1
+           ) -> tuple[np.ndarray, np.ndarray]:
     """``(X, target)`` of :func:`lag_embed` for checked float64 ``values``."""
     n = values.size
     n_rows = n - lags - horizon + 1
