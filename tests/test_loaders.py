@@ -870,8 +870,6 @@ def test_cli_backtest_of_the_coinbase_file_from_2020(tmp_path, capsys):
                 "--end",
                 "2017-09-23",
                 *small,
-                "--window",
-                "300",
                 "--out",
                 str(tmp_path / "b"),
             ]
@@ -887,8 +885,6 @@ def test_cli_backtest_of_the_coinbase_file_from_2020(tmp_path, capsys):
                     "--end",
                     "2017-09-23",
                     *small,
-                    "--window",
-                    "300",
                     "--fill",
                     "ffill",
                     "--out",
