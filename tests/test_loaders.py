@@ -1010,3 +1010,18 @@ def test_ambiguous_dates_beside_intact_unix_times_do_not_stop_the_file(tmp_path)
     with pytest.warns(DataQualityWarning, match="disagrees with the unix time"):
         df = load_prices(path)
     assert list(df.index) == stamps
+
+
+def test_select_close_names_missing_closes_and_what_can_fill_them(tmp_path):
+    from tsmirrors.data.gaps import select_close
+
+    rows = "date,close\n2020-01-01,0\n2020-01-02,2\n2020-01-03,-1\n2020-01-04,4\n"
+    frame = load_quietly(write(tmp_path, "m.csv", rows))
+    with pytest.raises(ValueError, match=r"2 missing close price\(s\) .* pass --fill"):
+        select_close(frame, "m.csv")
+    with pytest.warns(DataQualityWarning, match="filled 1 timestamp"):
+        with pytest.raises(ValueError, match="before the first valid price"):
+            select_close(frame, "m.csv", fill="ffill")
+    with pytest.warns(DataQualityWarning, match="filled 1 timestamp"):
+        close = select_close(frame, "m.csv", fill="interpolate", last=3)
+    assert close.tolist() == [2.0, 3.0, 4.0]

@@ -5,8 +5,8 @@ The first step of the pipeline. Real price files are read by
 and plain CSVs), tickers are downloaded and cached by :func:`load_yfinance`,
 synthetic series come from the planted network model :func:`make_planted`,
 :func:`fill_gaps` fills reported gaps on request, and :func:`lag_embed`
-turns a series into the regression problem the forecasters solve. :func:`validate_series` is the input check every
-forecaster applies.
+turns a series into the regression problem the forecasters solve.
+:func:`validate_series` is the input check every forecaster applies.
 """
 
 from ._quality import DataQualityWarning, Gap, infer_frequency

@@ -230,10 +230,16 @@ def select_close(
     close = used["close"]
     missing = close.index[close.isna().to_numpy()]
     if len(missing):
+        advice = (
+            "they come before the first valid price, so nothing fills them; "
+            "choose --start after them"
+            if fill is not None
+            else "pass --fill ffill or --fill interpolate, or choose --start/--end "
+            "around them"
+        )
         raise ValueError(
             f"{label}: {len(missing)} missing close price(s) in the rows used, at "
-            f"{_labels(missing)}; pass --fill ffill or --fill interpolate, or "
-            "choose --start/--end around them"
+            f"{_labels(missing)}; {advice}"
         )
     freq = frame.attrs.get("freq") or infer_frequency(used.index)
     if freq is not None and len(used) > 1:
