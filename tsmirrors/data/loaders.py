@@ -379,7 +379,8 @@ def load_prices(
 
     *Duplicates and gaps.* Rows repeating a timestamp with identical values
     are collapsed to one and reported; different values for one timestamp
-    raise ValueError. Gaps are listed, never filled. Blank lines are ignored.
+    raise ValueError. Gaps are listed, never filled here (:func:`fill_gaps`
+    fills them on request). Blank lines are ignored.
 
     Examples
     --------
