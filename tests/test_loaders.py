@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import warnings
 from pathlib import Path
 
@@ -591,3 +592,436 @@ def test_infer_frequency():
     assert infer_frequency(hourly[:1]) is None
     with pytest.raises(TypeError, match="DatetimeIndex"):
         infer_frequency(pd.RangeIndex(3))
+
+
+# ------------------------------------------------ files that are not price CSVs
+
+
+def test_fifo_is_refused_before_it_is_opened(tmp_path):
+    fifo = tmp_path / "prices.fifo"
+    os.mkfifo(fifo)
+
+    def feed():  # a reader that opened the pipe would get a valid file
+        with open(fifo, "w") as f:
+            f.write("date,close\n2020-01-01,1\n2020-01-02,2\n")
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        with pytest.raises(ValueError, match=r"is a named pipe \(FIFO\), not a reg"):
+            load_prices(fifo)
+    finally:
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # lets the writer finish
+        writer.join(5)
+        os.close(fd)
+
+
+def test_device_is_refused_before_it_is_read():
+    with pytest.raises(ValueError, match=r"/dev/zero: is a character device"):
+        load_prices("/dev/zero")
+
+
+@pytest.mark.parametrize(
+    "encoding, what",
+    [
+        ("utf-16", r"UTF-16 text \(byte-order mark\)"),
+        ("utf-16-le", r"looks like UTF-16 text"),
+        ("utf-32", r"UTF-32 text"),
+    ],
+)
+def test_utf16_and_utf32_files_name_the_supported_encoding(tmp_path, encoding, what):
+    path = tmp_path / "u.csv"
+    path.write_bytes("date,close\n2020-01-01,1\n2020-01-02,2\n".encode(encoding))
+    with pytest.raises(
+        ValueError,
+        match=what + r".*reads comma-separated fields "
+        r"in UTF-8 or ASCII text",
+    ):
+        load_prices(path)
+
+
+def test_latin1_file_names_the_supported_encoding(tmp_path):
+    path = tmp_path / "l.csv"
+    path.write_bytes("date,close,note\n2020-01-01,1,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"not UTF-8 text .* UTF-8 or ASCII"):
+        load_prices(path)
+
+
+@pytest.mark.parametrize("sep, name", [(";", "semicolons"), ("\t", "tabs")])
+def test_other_separators_are_refused_with_the_supported_one(tmp_path, sep, name):
+    path = write(
+        tmp_path, "s.csv", f"date{sep}close\n2020-01-01{sep}1,5\n2020-01-02{sep}2\n"
+    )
+    with pytest.raises(ValueError) as info:
+        load_prices(path)
+    message = str(info.value)
+    assert f"the fields are separated by {name} ({sep!r})" in message
+    assert "reads comma-separated fields in UTF-8 or ASCII text" in message
+    assert f"pandas.read_csv(path, sep={sep!r})" in message
+
+
+def test_blank_lines_and_trailing_blank_line_keep_line_numbers(tmp_path):
+    path = write(
+        tmp_path,
+        "b.csv",
+        "date,close\n2020-01-01,1\n\n2020-01-02,2\n2020-01-03,x\n\n",
+    )
+    with pytest.raises(ValueError, match=r"b\.csv, line 5: column 'close' holds 'x'"):
+        load_prices(path)
+    path = write(tmp_path, "c.csv", "date,close\n2020-01-01,1\n\n2020-01-02,2\n\n")
+    assert load_prices(path)["close"].tolist() == [1.0, 2.0]
+
+
+# ------------------------------------------------------ ambiguous day and month
+
+
+US_MONTHLY = "date,close\n" + "".join(
+    f"{m:02d}/01/2020,{m * m}\n" for m in range(1, 13)
+)
+
+
+def test_ambiguous_day_month_order_is_refused_with_the_option(tmp_path):
+    # 01/01/2020 .. 12/01/2020: twelve months or twelve days, both regular.
+    path = write(tmp_path, "us.csv", US_MONTHLY)
+    with pytest.raises(ValueError) as info:
+        load_prices(path)
+    message = str(info.value)
+    assert "the day/month order of column 'date' is ambiguous: no day is above 12" in (
+        message
+    )
+    assert "'%m/%d/%Y' reads 2020-01-01 .. 2020-12-01, every 'MS'" in message
+    assert "'%d/%m/%Y' reads 2020-01-01 .. 2020-01-12, every 'D'" in message
+    assert "date_format='%m/%d/%Y'" in message and "--date-format" in message
+    monthly = load_prices(path, date_format="%m/%d/%Y")
+    assert list(monthly.index) == list(
+        pd.date_range("2020-01-01", periods=12, freq="MS", tz=UTC)
+    )
+    assert monthly.attrs["freq"] == "MS"
+    daily = load_prices(path, date_format="%d/%m/%Y")
+    assert daily.index[-1] == ts("2020-01-12")
+
+
+def test_spacing_that_only_one_order_makes_regular_decides(tmp_path):
+    def dates_file(name, dates):
+        rows = "".join(f"{d},{i}\n" for i, d in enumerate(dates, 1))
+        return write(tmp_path, name, "date,close\n" + rows)
+
+    # Day-first: 1..4 February, daily. Month-first: the 2nd of each month,
+    # which no calendar frequency describes.
+    feb = dates_file("feb.csv", [f"0{d}/02/2020" for d in range(1, 5)])
+    df = load_prices(feb)
+    assert df.attrs["date_format"] == "%d/%m/%Y"
+    assert df.index[-1] == ts("2020-02-04")
+    # Month-first: November 2019 .. February 2020, monthly. Day-first: 11 and
+    # 12 January 2019, then 1 and 2 January 2020.
+    winter = dates_file(
+        "w.csv", ["11/01/2019", "12/01/2019", "01/01/2020", "02/01/2020"]
+    )
+    df = load_prices(winter)
+    assert df.attrs["date_format"] == "%m/%d/%Y"
+    assert df.index[-1] == ts("2020-02-01")
+    # Neither order gives a regular series: refused.
+    odd = dates_file(
+        "odd.csv", ["01/05/2020", "01/12/2020", "02/02/2020", "02/09/2020"]
+    )
+    with pytest.raises(ValueError, match="ambiguous.*neither is regular"):
+        load_prices(odd)
+
+
+def test_day_first_kaggle_daily_still_loads(shared_frames):
+    daily = shared_frames["BTC-Daily.csv"]
+    assert daily.attrs["date_format"] == "%d/%m/%Y %H:%M"
+    assert daily.index.freq == "D"
+
+
+# ------------------------------------------------------------- unix times
+
+
+def test_unix_time_beyond_int64_names_file_and_line(tmp_path):
+    for bad in ("99999999999999999999", "9300000000000000000"):
+        path = write(
+            tmp_path,
+            "o.csv",
+            f"unix,close\n1600000000,1\n1600003600,2\n{bad},3\n",
+        )
+        with pytest.raises(ValueError) as info:
+            load_prices(path)
+        assert str(info.value).startswith(f"{path}, line 4: column 'unix' holds")
+        assert "beyond the last representable timestamp" in str(info.value)
+
+
+def test_nanosecond_unix_times_are_exact(tmp_path):
+    ns = [1600000000123456789, 1600000001123456789]
+    path = write(tmp_path, "n.csv", f"unix,close\n{ns[0]},1\n{ns[1]},2\n")
+    assert load_prices(path).index.asi8.tolist() == ns
+
+
+def test_plain_years_are_years_not_unix_seconds(tmp_path):
+    path = write(tmp_path, "y.csv", "date,close\n2001,1\n2002,2\n2003,4\n")
+    df = load_prices(path)
+    assert list(df.index) == [ts("2001-01-01"), ts("2002-01-01"), ts("2003-01-01")]
+    assert df.attrs["date_format"] == "%Y"
+
+
+def test_small_numbers_in_a_date_column_are_refused(tmp_path):
+    path = write(tmp_path, "s.csv", "time,close\n0,1\n1,2\n2,4\n")
+    with pytest.raises(ValueError) as info:
+        load_prices(path)
+    assert str(info.value).startswith(
+        f"{path}, line 2: column 'time' holds '0', which as a unix time would be "
+        "1970-01-01 00:00:00+00:00"
+    )
+
+
+# ------------------------------------------------ gaps: the part used, filling
+
+
+def gappy_frame(tmp_path):
+    hours = [0, 1, 2, 5, 6, 7, 8, 9]  # 03:00 and 04:00 missing
+    rows = "".join(f"2020-01-01 {h:02d}:00,{h + 1},{10 * h}\n" for h in hours)
+    path = write(tmp_path, "g.csv", "date,close,volume\n" + rows)
+    return load_quietly(path)
+
+
+@pytest.mark.parametrize(
+    "method, expected", [("ffill", [3.0, 3.0]), ("interpolate", [4.0, 5.0])]
+)
+def test_fill_gaps_fills_and_records(tmp_path, method, expected):
+    from tsmirrors.data import fill_gaps
+
+    frame = gappy_frame(tmp_path)
+    filled = fill_gaps(frame, method)
+    assert filled.index.freq == "h" and len(filled) == 10
+    assert filled["close"].iloc[3:5].tolist() == expected
+    assert filled["volume"].iloc[3:5].tolist() == [0.0, 0.0]
+    assert filled["filled"].tolist() == [False] * 3 + [True] * 2 + [False] * 5
+    assert filled.attrs["filled"] == [ts("2020-01-01 03:00"), ts("2020-01-01 04:00")]
+    assert filled.attrs["fill_method"] == method
+    assert filled.attrs["layout"] == "ohlcv" or filled.attrs["layout"]
+    assert len(frame) == 8  # the input is left alone
+    series = fill_gaps(frame["close"], method, freq="h")
+    assert series.iloc[3:5].tolist() == expected
+    with pytest.raises(ValueError, match=r"method must be one of \('ffill', 'inter"):
+        fill_gaps(frame, "zero")
+
+
+def test_select_close_checks_only_the_rows_used(tmp_path):
+    from tsmirrors.data.gaps import select_close
+
+    frame = gappy_frame(tmp_path)
+    tail = select_close(frame, "g.csv", last=5)  # 05:00 .. 09:00, no gap
+    assert tail.index.freq == "h" and tail.tolist() == [6.0, 7.0, 8.0, 9.0, 10.0]
+    with pytest.raises(ValueError) as info:
+        select_close(frame, "g.csv", last=6)
+    assert str(info.value) == (
+        "g.csv: the 6 rows used (2020-01-01 02:00:00+00:00 .. 2020-01-01 "
+        "09:00:00+00:00) are not evenly spaced at 'h': 1 gap(s) with 2 missing "
+        "timestamp(s): 2020-01-01 03:00:00+00:00 .. 2020-01-01 04:00:00+00:00 "
+        "(2 missing); pass --fill ffill or --fill interpolate, or start after the "
+        "last gap (e.g. --start 2020-01-02)"
+    )
+    part = select_close(
+        frame, "g.csv", start="2020-01-01 05:00", end="2020-01-01 07:00"
+    )
+    assert part.tolist() == [6.0, 7.0, 8.0]
+    whole_day = select_close(frame, "g.csv", start="2020-01-01 05:00", end="2020-01-01")
+    assert whole_day.index[-1] == ts("2020-01-01 09:00")
+    with pytest.warns(DataQualityWarning, match="filled 2 timestamp"):
+        filled = select_close(frame, "g.csv", fill="interpolate")
+    assert filled.attrs["filled"] == [ts("2020-01-01 03:00"), ts("2020-01-01 04:00")]
+    with pytest.raises(ValueError, match="no rows between --start 2021-01-01"):
+        select_close(frame, "g.csv", start="2021-01-01")
+    with pytest.raises(ValueError, match="--end must be a date such as 2020-01-31"):
+        select_close(frame, "g.csv", end="soon")
+    assert select_close(frame, "g.csv", end="2020-01", last=3).tolist() == [8, 9, 10]
+    offset = select_close(frame, "g.csv", start="2020-01-01T07:00+02:00", last=None)
+    assert offset.index[0] == ts("2020-01-01 05:00")
+
+
+def test_cli_backtest_of_the_coinbase_file_from_2020(tmp_path, capsys):
+    from tsmirrors import cli
+
+    args = ["backtest", "--csv", str(BTC_DIR / "Coinbase_BTCUSD_1h.csv")]
+    small = ["--window", "60", "--test-size", "6", "--refit", "6", "--no-progress"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        assert (
+            cli.main(
+                [
+                    *args,
+                    "--start",
+                    "2020-01-01",
+                    "--end",
+                    "2020-01-04",
+                    *small,
+                    "--out",
+                    str(tmp_path / "a"),
+                ]
+            )
+            == 0
+        )
+        preds = pd.read_csv(tmp_path / "a" / "predictions.csv")
+        # --end is honoured and keeps its whole day.
+        assert preds["timestamp"].max() == "2020-01-04 23:00:00+00:00"
+        # A window over the 2017 gaps says where they are.
+        code = cli.main(
+            [
+                *args,
+                "--end",
+                "2017-09-23",
+                *small,
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+        assert code == 1
+        assert "2017-09-22 20:00:00+00:00 .. 2017-09-22 23:00:00+00:00" in (
+            capsys.readouterr().err
+        )
+        assert (
+            cli.main(
+                [
+                    *args,
+                    "--end",
+                    "2017-09-23",
+                    *small,
+                    "--fill",
+                    "ffill",
+                    "--out",
+                    str(tmp_path / "c"),
+                ]
+            )
+            == 0
+        )
+
+
+# ------------------------------------------------------ zero and negative prices
+
+
+def test_zero_and_negative_prices_are_treated_alike(tmp_path):
+    path = write(
+        tmp_path,
+        "z.csv",
+        "date,open,close\n2020-01-01,1,0\n2020-01-02,-2,-3\n2020-01-03,1,2\n",
+    )
+    with pytest.warns(DataQualityWarning) as record:
+        df = load_prices(path)
+    message = str(record[0].message)
+    assert "1 price(s) equal to 0 read as missing (NaN), first close at 2020-01-01" in (
+        message
+    )
+    assert "2 price(s) below 0 read as missing (NaN), first open and close at " in (
+        message
+    )
+    assert df.attrs["zero_prices"] == [(ts("2020-01-01"), "close")]
+    assert df.attrs["negative_prices"] == [
+        (ts("2020-01-02"), "open"),
+        (ts("2020-01-02"), "close"),
+    ]
+    assert df["close"].isna().tolist() == [True, True, False]
+    assert np.isnan(df.loc[ts("2020-01-02"), "open"])
+
+
+# ------------------------------------------------------- long offending fields
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "2020-01-03,{long}",  # not a number
+        "{long},3",  # not a date
+        "2020-01-03,3,{long}",  # a wrong number of fields
+    ],
+)
+def test_error_messages_quote_at_most_200_characters_of_a_field(tmp_path, row):
+    long = "9" * 50 + "x" * 100_000
+    path = write(
+        tmp_path,
+        "long.csv",
+        "date,close\n2020-01-01,1\n2020-01-02,2\n" + row.format(long=long) + "\n",
+    )
+    with pytest.raises(ValueError) as info:
+        load_prices(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}, line 4: ")
+    assert len(message) < len(str(path)) + 400
+    assert "characters)" in message
+
+
+def test_long_symbol_names_are_cut_in_messages(tmp_path):
+    long = "S" * 10_000
+    path = write(
+        tmp_path,
+        "s.csv",
+        f"{KAGGLE_HEADER}\n"
+        "1500004800,2017-07-14 04:00:00,BTC/USD,1,1,1,1,1,1\n"
+        f"1500004800,2017-07-14 04:00:00,{long},1,1,1,1,1,1\n",
+    )
+    with pytest.raises(ValueError, match="2 symbols") as info:
+        load_prices(path)
+    assert len(str(info.value)) < len(str(path)) + 400
+
+
+# ------------------------------------------- the same result without pyarrow
+
+
+@pytest.mark.parametrize("name", ["BTC-Daily.csv", "gemini_BTCUSD_1hr.csv"])
+def test_c_engine_reader_gives_the_same_frame(monkeypatch, shared_frames, name):
+    from tsmirrors.data import _reading
+
+    monkeypatch.setattr(_reading, "_has_pyarrow", lambda: False)
+    df = load_quietly(BTC_DIR / name)
+    pd.testing.assert_frame_equal(df, shared_frames[name])
+    assert df.attrs == shared_frames[name].attrs
+
+
+def test_c_engine_reader_names_short_rows_and_blank_lines(monkeypatch, tmp_path):
+    from tsmirrors.data import _reading
+
+    monkeypatch.setattr(_reading, "_has_pyarrow", lambda: False)
+    path = write(tmp_path, "s.csv", "date,close\n2020-01-01,1\n\n2020-01-02\n")
+    with pytest.raises(ValueError, match=r"s\.csv, line 4: expected 2 comma-sep"):
+        load_prices(path)
+    path = write(tmp_path, "b.csv", "date,close\n2020-01-01,1\n\n2020-01-02,x\n")
+    with pytest.raises(ValueError, match=r"b\.csv, line 4: column 'close' holds 'x'"):
+        load_prices(path)
+
+
+def test_cli_date_format_settles_the_order(tmp_path, capsys):
+    from tsmirrors import cli
+
+    path = write(tmp_path, "us.csv", US_MONTHLY)
+    out = str(tmp_path / "out")
+    run = ["path", "--csv", str(path), "--window", "11", "--n-betas", "3"]
+    assert cli.main([*run, "--out", out]) == 1
+    assert "--date-format" in capsys.readouterr().err
+    assert cli.main([*run, "--out", out, "--date-format", "%m/%d/%Y"]) == 0
+
+
+def test_ambiguous_dates_beside_intact_unix_times_do_not_stop_the_file(tmp_path):
+    # The dates (local time, all days <= 12) agree with neither order; the
+    # unix times date every row, so the file loads and the mismatch is told.
+    stamps = [ts("2020-03-02 05:00") + pd.Timedelta(days=d) for d in range(3)]
+    rows = "".join(
+        f"{int(t.timestamp())},0{d + 1}/0{d + 2}/2020 0:00,BTC/USD,1,1,1,{d + 1},1,1\n"
+        for d, t in enumerate(stamps)
+    )
+    path = write(tmp_path, "k.csv", f"{KAGGLE_HEADER}\n{rows}")
+    with pytest.warns(DataQualityWarning, match="disagrees with the unix time"):
+        df = load_prices(path)
+    assert list(df.index) == stamps
+
+
+def test_select_close_names_missing_closes_and_what_can_fill_them(tmp_path):
+    from tsmirrors.data.gaps import select_close
+
+    rows = "date,close\n2020-01-01,0\n2020-01-02,2\n2020-01-03,-1\n2020-01-04,4\n"
+    frame = load_quietly(write(tmp_path, "m.csv", rows))
+    with pytest.raises(ValueError, match=r"2 missing close price\(s\) .* pass --fill"):
+        select_close(frame, "m.csv")
+    with pytest.warns(DataQualityWarning, match="filled 1 timestamp"):
+        with pytest.raises(ValueError, match="before the first valid price"):
+            select_close(frame, "m.csv", fill="ffill")
+    with pytest.warns(DataQualityWarning, match="filled 1 timestamp"):
+        close = select_close(frame, "m.csv", fill="interpolate", last=3)
+    assert close.tolist() == [2.0, 3.0, 4.0]

@@ -82,3 +82,41 @@ def check_quantile(tau, name: str = "quantile") -> float:
     if not (0.0 < tau < 1.0):
         raise ValueError(f"{name} must be in (0, 1), got {tau}")
     return tau
+
+
+# The solvers square and sum values: squares overflow float64 above about
+# 1e154 and lose all precision below about 1e-154, and sums over many samples
+# need headroom on both sides. Data within these bounds is left alone.
+MAX_MAGNITUDE = 1e100
+MIN_SPREAD = 1e-100
+
+
+def check_scale(a, name: str) -> None:
+    """Raise a ValueError when finite data is too large or too flat for float64.
+
+    ``a`` is 1-D or 2-D (columns checked one by one); it must already be
+    finite. The message gives the magnitude found and a factor to rescale by.
+    """
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.size == 0:
+        return
+    columns = arr.reshape(arr.shape[0], -1) if arr.ndim > 1 else arr[:, None]
+    magnitude = float(np.max(np.abs(columns)))
+    if magnitude > MAX_MAGNITUDE:
+        factor = 10.0 ** np.floor(np.log10(magnitude))
+        raise ValueError(
+            f"{name} has values of magnitude {magnitude:.3g}, beyond the scale the "
+            f"solvers handle in float64 (at most {MAX_MAGNITUDE:.0e}: squares "
+            f"overflow); divide it by {factor:.0e} and scale the results back"
+        )
+    spread = np.ptp(columns, axis=0)
+    tiny = np.flatnonzero((spread > 0) & (spread < MIN_SPREAD))
+    if tiny.size:
+        k = int(tiny[0])
+        where = f" (column {k})" if columns.shape[1] > 1 else ""
+        factor = 10.0 ** -np.floor(np.log10(spread[k]))
+        raise ValueError(
+            f"{name}{where} varies only by {spread[k]:.3g}, below the scale the "
+            f"solvers resolve in float64 (at least {MIN_SPREAD:.0e}: squares "
+            f"underflow); multiply it by {factor:.0e} and scale the results back"
+        )

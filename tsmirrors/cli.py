@@ -45,9 +45,10 @@ EXAMPLES = {
 def _load_series(args) -> tuple:
     """Close prices from --csv or a ticker, and a label for the source."""
     from .data import load_prices, load_yfinance
+    from .data.gaps import select_close
 
     if args.csv:
-        frame = load_prices(args.csv)
+        frame = load_prices(args.csv, date_format=args.date_format)
         label = Path(args.csv).name
     else:
         ticker = args.ticker or "BTC-USD"
@@ -59,22 +60,25 @@ def _load_series(args) -> tuple:
             cache_dir=args.cache_dir,
         )
         label = f"{ticker} {args.interval}"
-    close = frame["close"]
-    if close.isna().any():
-        n_missing = int(close.isna().sum())
-        first = close.index[close.isna()][0]
-        raise ValueError(
-            f"{label}: {n_missing} missing close price(s), the first at {first}; "
-            "fill or drop them in the file first"
-        )
-    if getattr(close.index, "freq", None) is None:
-        gaps = frame.attrs.get("gaps") or []
-        raise ValueError(
-            f"{label}: the timestamps are not evenly spaced ({len(gaps)} gap(s)); "
-            "tsmirrors does not fill gaps silently — fill them in the file or "
-            "use a gap-free range (--start/--end)"
-        )
-    return close.rename("close"), label
+    close = select_close(
+        frame,
+        label,
+        start=args.start,
+        end=args.end,
+        fill=args.fill,
+        last=_rows_used(args),
+    )
+    return close, label
+
+
+def _rows_used(args) -> int | None:
+    """How many of the latest rows the subcommand reads (None: all of them)."""
+    window = getattr(args, "window", 0) or 0
+    if window <= 0:
+        return None
+    if not hasattr(args, "test_size"):
+        return window
+    return window + args.test_size if args.test_size and args.test_size > 0 else None
 
 
 def _models(args, quantiles):
@@ -463,8 +467,25 @@ def _add_source(p):
     )
     p.add_argument("--csv", metavar="FILE", help="read prices from a CSV file instead")
     p.add_argument("--interval", default="1h", help="yfinance interval (default 1h)")
-    p.add_argument("--start", default=None, help="first date to download")
-    p.add_argument("--end", default=None, help="last date to download")
+    p.add_argument(
+        "--start", default=None, help="first date used (downloaded for a ticker)"
+    )
+    p.add_argument(
+        "--end", default=None, help="last date used, included (downloaded for a ticker)"
+    )
+    p.add_argument(
+        "--fill",
+        choices=["ffill", "interpolate"],
+        default=None,
+        help="fill gaps and missing closes of the range used (default: refuse them)",
+    )
+    p.add_argument(
+        "--date-format",
+        default=None,
+        metavar="FMT",
+        help="strftime format of the CSV's dates, e.g. '%%d/%%m/%%Y' when the "
+        "day/month order is ambiguous",
+    )
     p.add_argument("--cache-dir", default=None, help="yfinance cache directory")
 
 

@@ -4,13 +4,14 @@ The first step of the pipeline. Real price files are read by
 :func:`load_prices` (Kaggle, CryptoDataDownload, Gemini, yfinance exports
 and plain CSVs), tickers are downloaded and cached by :func:`load_yfinance`,
 synthetic series come from the planted network model :func:`make_planted`,
-and :func:`lag_embed` turns a series into the regression problem the
-forecasters solve. :func:`validate_series` is the input check every
-forecaster applies.
+:func:`fill_gaps` fills reported gaps on request, and :func:`lag_embed`
+turns a series into the regression problem the forecasters solve.
+:func:`validate_series` is the input check every forecaster applies.
 """
 
 from ._quality import DataQualityWarning, Gap, infer_frequency
 from .embedding import LagEmbedding, lag_embed
+from .gaps import fill_gaps
 from .loaders import PRICE_COLUMNS, load_prices
 from .planted import PlantedNetwork, PlantedSeries, make_planted
 from .validation import validate_series
@@ -25,6 +26,7 @@ __all__ = [
     "PlantedNetwork",
     "PlantedSeries",
     "default_cache_dir",
+    "fill_gaps",
     "infer_frequency",
     "lag_embed",
     "load_prices",

@@ -8,7 +8,6 @@ never repaired silently: see the Notes of :func:`load_prices`.
 from __future__ import annotations
 
 import csv
-import io
 import os
 import re
 import warnings
@@ -18,7 +17,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._dates import parse_dates, parse_unix
 from ._quality import DataQualityWarning, describe_gaps, find_gaps, infer_frequency
+from ._reading import (
+    SUPPORTED_DIALECT,
+    body_offset,
+    check_regular_file,
+    read_columns,
+    read_head,
+    read_lines,
+    separator_error,
+    shorten,
+)
+from ._reading import malformed as _malformed
+from ._reading import quote as _quote
 
 __all__ = ["PRICE_COLUMNS", "load_prices"]
 
@@ -45,16 +57,6 @@ _NA_STRINGS = sorted(
     {v for t in _MISSING_TOKENS for v in (t, t.upper(), t.capitalize())} | {"NaN"}
 )
 _NUMERIC_ROLES = ("open", "high", "low", "close", "volume", "quote_volume")
-_AMPM_DATE = re.compile(r"\s*\d{4}-\d{1,2}-\d{1,2} \d{1,2}-(?:AM|PM)\s*", re.I)
-_SEP_DATE = re.compile(
-    r"\s*\d{1,2}([/.-])\d{1,2}\1\d{4}(?: \d{1,2}:\d{2}(?::\d{2})?)?\s*"
-)
-_YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_AMPM_TIME = re.compile(r"(\d{1,2})-(AM|PM)", re.I)
-_SEP_DAY = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})")
-_HMS_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?")
 
 
 def _norm(name: str) -> str:
@@ -131,7 +133,8 @@ def _detect_layout(lines: list[str], path: str) -> _Layout:
             if len(tickers) > 1:
                 raise ValueError(
                     f"{path}: the file holds {len(tickers)} tickers "
-                    f"({', '.join(tickers)}); load_prices reads one series per file"
+                    f"({', '.join(shorten(t) for t in tickers[:5])}); load_prices "
+                    "reads one series per file"
                 )
             header = [index_name, *fields[1:]]
             return _Layout(
@@ -162,89 +165,14 @@ def _detect_layout(lines: list[str], path: str) -> _Layout:
                 banner=lines[:i],
                 roles=roles,
             )
-    first = lines[0][:80] if lines else ""
+    dialect = separator_error(lines, path)
+    if dialect is not None:
+        raise dialect
+    first = lines[0] if lines else ""
     raise ValueError(
         f"{path}: no header with a date (or unix) column and a close (or price) "
-        f"column in the first {_HEADER_SEARCH_LINES} lines; line 1 is {first!r}"
+        f"column in the first {_HEADER_SEARCH_LINES} lines; line 1 is {_quote(first)}"
     )
-
-
-def _malformed(path: str, line_no: int, reason: str, text: str | None = None):
-    shown = "" if text is None else f": {text[:120]!r}"
-    return ValueError(f"{path}, line {line_no}: {reason}{shown}")
-
-
-def _field_counts(text: str, rows: list[str]) -> np.ndarray:
-    """Number of comma-separated fields on each row of ``text``."""
-    if '"' in text:
-        return np.fromiter((len(r) for r in csv.reader(rows)), dtype=np.int64)
-    buf = np.frombuffer(text.encode(), dtype=np.uint8)
-    newlines = np.flatnonzero(buf == ord("\n"))
-    commas = np.flatnonzero(buf == ord(","))
-    row_of_comma = np.searchsorted(newlines, commas)
-    return np.bincount(row_of_comma, minlength=len(rows)) + 1
-
-
-def _read_rows(lines, layout: _Layout, path: str):
-    """Read the columns that have a role; numbers as float where they all parse.
-
-    Returns the frame (columns keyed by position), the 1-based line number of
-    each row and the row texts.
-    """
-    start = layout.header_line
-    n_fields = len(layout.header)
-    body = lines[start:]
-    blank = np.fromiter(
-        (not line or line.isspace() for line in body), dtype=bool, count=len(body)
-    )
-    keep = np.flatnonzero(~blank)
-    if not keep.size:
-        raise ValueError(f"{path}: no data rows after the header on line {start}")
-    rows = body if not blank.any() else [body[j] for j in keep]
-    line_numbers = keep.astype(np.int64) + start + 1
-    text = "\n".join(rows)
-    counts = _field_counts(text, rows)
-    bad = np.flatnonzero(counts != n_fields)
-    if bad.size:
-        k = bad[0]
-        raise _malformed(
-            path,
-            int(line_numbers[k]),
-            f"expected {n_fields} comma-separated fields as in the header, "
-            f"got {counts[k]}",
-            rows[k],
-        )
-    used = sorted(set(layout.roles.values()))
-    roles = layout.roles.items()
-    text_columns = {pos for role, pos in roles if role not in _NUMERIC_ROLES}
-    numeric = {pos for role, pos in roles if role in _NUMERIC_ROLES} - text_columns
-
-    def read(dtype):
-        return pd.read_csv(
-            io.StringIO(text),
-            header=None,
-            names=list(range(n_fields)),
-            usecols=used,
-            dtype=dtype,
-            keep_default_na=False,
-            na_values=_NA_STRINGS,
-            engine="c",
-        )
-
-    try:
-        raw = read({pos: (np.float64 if pos in numeric else str) for pos in used})
-    except (ValueError, TypeError):
-        # Some field is not a number: read text so the line can be named.
-        try:
-            raw = read(str)
-        except pd.errors.ParserError as exc:
-            raise ValueError(f"{path}: not a readable CSV file ({exc})") from exc
-    if len(raw) != len(rows):  # a quoted field spanning lines
-        raise ValueError(
-            f"{path}: quoted fields spanning several lines are not supported "
-            f"(read {len(raw)} records from {len(rows)} lines)"
-        )
-    return raw, line_numbers, rows
 
 
 def _to_float(col: pd.Series, name: str, line_numbers, rows, path):
@@ -265,7 +193,8 @@ def _to_float(col: pd.Series, name: str, line_numbers, rows, path):
                 raise _malformed(
                     path,
                     int(line_numbers[k]),
-                    f"column {name!r} holds {text.iloc[k]!r}, which is not a number",
+                    f"column {_quote(name)} holds {_quote(text.iloc[k])}, which is "
+                    "not a number",
                 )
             missing[nan] = True
     inf = np.flatnonzero(np.isinf(values))
@@ -274,220 +203,10 @@ def _to_float(col: pd.Series, name: str, line_numbers, rows, path):
         raise _malformed(
             path,
             int(line_numbers[k]),
-            f"column {name!r} holds {float(values[k])!r}, which is not finite",
+            f"column {_quote(name)} holds {float(values[k])!r}, which is not finite",
             rows[k],
         )
     return values, missing
-
-
-def _epoch_to_ns(values: np.ndarray) -> np.ndarray:
-    """Seconds, milliseconds or microseconds since 1970 -> int64 nanoseconds."""
-    out = np.empty(values.shape, dtype=np.int64)
-    mag = np.abs(values)
-    scales = ((0, 1e11, 10**9), (1e11, 1e14, 10**6), (1e14, np.inf, 10**3))
-    for lo, hi, factor in scales:
-        sel = (mag >= lo) & (mag < hi)
-        out[sel] = values[sel].astype(np.int64) * factor
-    return out
-
-
-def _parse_unix(col: pd.Series, name: str, line_numbers, path):
-    """Return int64 ns timestamps and a mask of rows whose epoch is intact.
-
-    An epoch written in scientific notation (``1.53618E+12``) has lost its
-    last digits and is not used; neither is an empty field.
-    """
-    text = col.fillna("")
-    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
-    strings = text.to_numpy(dtype=object)
-    scientific = np.fromiter(
-        ("e" in v or "E" in v for v in strings), dtype=bool, count=len(strings)
-    )
-    numeric = np.isfinite(values)
-    bad = np.flatnonzero(~numeric & (strings != ""))
-    if bad.size:
-        k = bad[0]
-        raise _malformed(
-            path,
-            int(line_numbers[k]),
-            f"column {name!r} holds {strings[k]!r}, which is not a unix time",
-        )
-    intact = numeric & ~scientific
-    ns = np.zeros(len(values), dtype=np.int64)
-    ns[intact] = _epoch_to_ns(values[intact])
-    return ns, intact
-
-
-def _days_to_ns(year, month, day):
-    """Vectorised calendar dates -> int64 ns of midnight UTC, and a validity mask."""
-    ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
-    months = np.where(ok, (year - 1970) * 12 + month - 1, 0)
-    first = months.astype("datetime64[M]")
-    days = first.astype("datetime64[D]") + np.where(ok, day - 1, 0)
-    ok &= days.astype("datetime64[M]") == first  # no 31 April
-    return days.astype("datetime64[ns]").astype(np.int64), ok
-
-
-def _split_date_time(strings):
-    """Factorize the date and time parts; hourly files repeat both a lot."""
-    parts = [v.strip().partition(" ") for v in strings]
-    date_codes, dates = pd.factorize(np.array([p[0] for p in parts], dtype=object))
-    time_codes, times = pd.factorize(np.array([p[2] for p in parts], dtype=object))
-    return date_codes, np.asarray(dates, dtype=object), time_codes, times
-
-
-def _match_fields(pattern: re.Pattern, strings) -> tuple[np.ndarray, np.ndarray]:
-    """Regex groups of each string (as str, missing groups "0"), and a match mask."""
-    matches = [pattern.fullmatch(v) for v in strings]
-    matched = np.array([m is not None for m in matches], dtype=bool)
-    blank = ("0",) * pattern.groups
-    groups = np.array(
-        [m.groups("0") if m is not None else blank for m in matches], dtype=str
-    )
-    return groups.reshape(len(matches), pattern.groups), matched
-
-
-def _parse_ampm(strings):
-    """``2020-10-24 07-AM`` (CryptoDataDownload hourly)."""
-    date_codes, dates, time_codes, times = _split_date_time(strings)
-    dg, d_ok = _match_fields(_YMD, dates)
-    tg, t_ok = _match_fields(_AMPM_TIME, np.asarray(times, dtype=object))
-    hour = tg[:, 0].astype(np.int64)
-    t_ok &= (hour >= 1) & (hour <= 12)
-    hour = np.where(np.char.upper(tg[:, 1]) == "PM", hour % 12 + 12, hour % 12)
-    y, m, d = (dg[:, i].astype(np.int64) for i in range(3))
-    day_ns, day_ok = _days_to_ns(y, m, d)
-    ns = day_ns[date_codes] + hour[time_codes] * 3_600 * 10**9
-    return ns, (day_ok & d_ok)[date_codes] & t_ok[time_codes]
-
-
-def _parse_separated(strings, line_numbers, path, name):
-    """``m/d/Y H:M`` or ``d/m/Y H:M`` (any of ``/ . -``); both orders returned."""
-    date_codes, dates, time_codes, times = _split_date_time(strings)
-    times = np.asarray(times, dtype=object)
-    dg, d_ok = _match_fields(_SEP_DAY, dates)
-    tg, t_ok = _match_fields(_HMS_TIME, times)
-    t_ok |= times == ""
-    seps = dg[d_ok, 1]
-    if seps.size and (seps != seps[0]).any():
-        bad_date = np.flatnonzero(d_ok)[np.argmax(seps != seps[0])]
-        k = int(np.argmax(date_codes == bad_date))
-        raise _malformed(
-            path,
-            int(line_numbers[k]),
-            f"column {name!r} holds {strings[k]!r}, whose separator differs from "
-            "the rest of the file",
-        )
-    sep = seps[0] if seps.size else "/"
-    if (tg[:, 2] != "0").any():
-        time = " %H:%M:%S"
-    elif (times != "").any():
-        time = " %H:%M"
-    else:
-        time = ""
-    a, b, y = (dg[:, i].astype(np.int64) for i in (0, 2, 3))
-    h, mi, sec = (tg[:, i].astype(np.int64) for i in range(3))
-    t_ok &= (h < 24) & (mi < 60) & (sec < 60)
-    time_ns = ((h * 60 + mi) * 60 + sec) * 10**9
-    options = {}
-    for fmt, month, day in (
-        (f"%m{sep}%d{sep}%Y{time}", a, b),
-        (f"%d{sep}%m{sep}%Y{time}", b, a),
-    ):
-        day_ns, day_ok = _days_to_ns(y, month, day)
-        ns = day_ns[date_codes] + time_ns[time_codes]
-        options[fmt] = (ns, (day_ok & d_ok)[date_codes] & t_ok[time_codes])
-    return options
-
-
-def _regularity(ns: np.ndarray) -> float:
-    """Share of the steps of sorted timestamps equal to the most common step."""
-    steps = np.diff(np.sort(ns))
-    if steps.size == 0:
-        return 1.0
-    _, counts = np.unique(steps, return_counts=True)
-    return counts.max() / steps.size
-
-
-def _parse_dates(col, name, line_numbers, path, unix_ns=None, intact=None):
-    """Parse a date column; return int64 ns (UTC), a mask of dated rows, format.
-
-    Naive dates are taken as UTC; dates with an offset are converted to UTC.
-    """
-    strings = col.fillna("").to_numpy(dtype=object)
-    filled = strings != ""
-    values = strings[filled]
-    if values.size == 0:
-        return np.zeros(len(strings), dtype=np.int64), filled, None
-    sample = list(values[:50]) + list(values[-50:])
-    compact = all(re.fullmatch(r"\s*\d{8}\s*", v) for v in sample)  # 20170101
-    if not compact and all(_NUMBER.fullmatch(v.strip()) for v in sample):
-        # A "timestamp" column that holds unix times.
-        ns, ok = _parse_unix(col, name, line_numbers, path)
-        damaged = np.flatnonzero(filled & ~ok)
-        if damaged.size:
-            k = damaged[0]
-            raise _malformed(
-                path,
-                int(line_numbers[k]),
-                f"column {name!r} holds {strings[k]!r}, a unix time that has "
-                "lost digits (scientific notation)",
-            )
-        return ns, filled, "unix"
-
-    if all(_AMPM_DATE.fullmatch(v) for v in sample):
-        ns, ok = _parse_ampm(values)
-        options = {"%Y-%m-%d %I-%p": (ns, ok)}
-    elif all(_SEP_DATE.fullmatch(v) for v in sample):
-        options = _parse_separated(values, line_numbers[filled], path, name)
-    else:
-        if compact:
-            fmt = "%Y%m%d"
-        elif all(_ISO_DATE.match(v.strip()) for v in sample):
-            fmt = "ISO8601"
-        else:
-            fmt = None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            parsed = pd.to_datetime(
-                pd.Series(values, dtype=object).str.strip(),
-                format=fmt,
-                errors="coerce",
-                utc=True,
-            )
-        ok = parsed.notna().to_numpy()
-        ns = np.zeros(values.size, dtype=np.int64)
-        ns[ok] = pd.DatetimeIndex(parsed[ok]).as_unit("ns").asi8
-        options = {fmt or "inferred": (ns, ok)}
-
-    viable = [fmt for fmt, (_, ok) in options.items() if ok.all()]
-    if not viable:
-        fmt = max(options, key=lambda f: options[f][1].sum())
-        k = np.flatnonzero(filled)[np.argmin(options[fmt][1])]
-        raise _malformed(
-            path,
-            int(line_numbers[k]),
-            f"column {name!r} holds {strings[k]!r}, which is not a date in the "
-            f"file's format ({fmt})",
-        )
-
-    def expand(fmt):
-        out = np.zeros(len(strings), dtype=np.int64)
-        out[filled] = options[fmt][0]
-        return out
-
-    if len(viable) == 1:
-        return expand(viable[0]), filled, viable[0]
-    # Month-first and day-first both parse (every day <= 12): let the unix
-    # column decide, else the order that gives the more regular spacing.
-    converted = {fmt: expand(fmt) for fmt in viable}
-    both = None if unix_ns is None else intact & filled
-    if both is not None and both.any():
-        score = {f: (v[both] == unix_ns[both]).mean() for f, v in converted.items()}
-    else:
-        score = {f: _regularity(v[filled]) for f, v in converted.items()}
-    best = max(viable, key=lambda f: score[f])
-    return converted[best], filled, best
 
 
 def _lines_of(line_numbers, mask, limit=3) -> str:
@@ -495,7 +214,48 @@ def _lines_of(line_numbers, mask, limit=3) -> str:
     return ", ".join(lines)
 
 
-def load_prices(path: str | os.PathLike) -> pd.DataFrame:
+def _read_file(path, where: str, layout: _Layout, bom: int):
+    """The used columns, read columnwise; line by line when that fails."""
+    used = sorted(set(layout.roles.values()))
+    roles = layout.roles.items()
+    text_columns = {pos for role, pos in roles if role not in _NUMERIC_ROLES}
+    numeric = {pos for role, pos in roles if role in _NUMERIC_ROLES} - text_columns
+    offset = body_offset(path, layout.header_line, bom)
+    if offset is not None:
+        fast = read_columns(
+            path,
+            offset,
+            layout.header_line + 1,
+            len(layout.header),
+            used,
+            numeric,
+            _NA_STRINGS,
+            categorical={layout.roles["symbol"]} if "symbol" in layout.roles else set(),
+        )
+        if fast is not None:
+            return fast
+    raw_bytes = Path(path).read_bytes()
+    try:
+        text = raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{where}: not a UTF-8 text file (undecodable byte at offset "
+            f"{exc.start}); load_prices reads {SUPPORTED_DIALECT}"
+        ) from exc
+    return read_lines(
+        text.splitlines(),
+        layout.header_line,
+        len(layout.header),
+        used,
+        numeric,
+        _NA_STRINGS,
+        where,
+    )
+
+
+def load_prices(
+    path: str | os.PathLike, *, date_format: str | None = None
+) -> pd.DataFrame:
     """Read a price file of any supported layout into an OHLCV frame.
 
     The layout is recognised from the header; nothing has to be declared.
@@ -522,7 +282,11 @@ def load_prices(path: str | os.PathLike) -> pd.DataFrame:
     Parameters
     ----------
     path : str or os.PathLike
-        The CSV file.
+        The CSV file: a regular file of comma-separated fields in UTF-8 or
+        ASCII text, with or without a byte-order mark.
+    date_format : str, optional
+        strftime format of the date column (e.g. ``"%d/%m/%Y"``), for a file
+        whose day/month order cannot be decided from the file itself.
 
     Returns
     -------
@@ -545,8 +309,8 @@ def load_prices(path: str | os.PathLike) -> pd.DataFrame:
         - ``"missing_columns"``: output columns the file does not have (all
           NaN, e.g. ``open, high, low, volume`` for a close-only file);
         - ``"missing_values"``: ``{column: count}`` of empty fields (NaN);
-        - ``"zero_prices"``: ``(timestamp, column)`` of prices equal to 0,
-          set to NaN;
+        - ``"zero_prices"`` and ``"negative_prices"``: ``(timestamp,
+          column)`` of prices equal to or below 0, set to NaN;
         - ``"volume_column"``: the source column of ``volume``;
         - ``"volume_swapped_rows"``: rows whose two volume columns were
           swapped back;
@@ -557,7 +321,10 @@ def load_prices(path: str | os.PathLike) -> pd.DataFrame:
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is not a price CSV of a known layout, holds several
+        If ``path`` is not a regular file (a directory, a pipe, a device), is
+        not UTF-8 text or is separated by something other than commas, if the
+        day/month order of its dates is ambiguous, if the file is not a price
+        CSV of a known layout, holds several
         symbols, has a malformed row (the message names the file and the
         1-based line number, as an editor shows it), or repeats a timestamp
         with different values (the message names the timestamps and lines).
@@ -580,15 +347,22 @@ def load_prices(path: str | os.PathLike) -> pd.DataFrame:
     about. A unix time written in scientific notation (``1.53618E+12``, as in
     the later rows of the Gemini export) has lost digits; for those rows the
     date column is used and they are counted in ``attrs["unix_damaged_rows"]``.
-    Unix times may be in seconds, milliseconds or microseconds. Dates written
+    Unix times may be in seconds, milliseconds, microseconds or nanoseconds;
+    one beyond 2262 raises. A date column of four-digit numbers holds years;
+    other numbers in it are unix times, and refused when they would fall
+    before 1973 (they are then not unix times). Dates written
     ``a/b/yyyy`` are read month-first or day-first, whichever parses every
-    row; if both do, whichever agrees with the unix column (or gives the more
-    regular spacing).
+    row (a day above 12 decides). If both do, the unix column decides where
+    there is one; else the order under which the dates are evenly spaced,
+    when only one of them is; else ValueError naming both readings: pass
+    ``date_format`` then.
 
     *Zero prices.* A price of exactly 0 (the Gemini export's first hour has
     ``Open = Low = 0``) marks an hour with no earlier trade, not a price. It
     becomes NaN in that column, the row is kept (its close is valid), and it
-    is listed in ``attrs["zero_prices"]`` with a warning.
+    is listed in ``attrs["zero_prices"]`` with a warning. A negative price is
+    treated the same way (``attrs["negative_prices"]``). Fill them explicitly
+    (:func:`fill_gaps`, ``--fill``) or choose a range without them.
 
     *Volume.* ``volume`` is the traded amount in the base asset (BTC for
     ``BTC/USD``) where the file has it, else the only volume column (for
@@ -605,7 +379,8 @@ def load_prices(path: str | os.PathLike) -> pd.DataFrame:
 
     *Duplicates and gaps.* Rows repeating a timestamp with identical values
     are collapsed to one and reported; different values for one timestamp
-    raise ValueError. Gaps are listed, never filled. Blank lines are ignored.
+    raise ValueError. Gaps are listed, never filled here (:func:`fill_gaps`
+    fills them on request). Blank lines are ignored.
 
     Examples
     --------
@@ -615,25 +390,13 @@ def load_prices(path: str | os.PathLike) -> pd.DataFrame:
     >>> prices["close"].iloc[0]  # doctest: +SKIP
     972.0
     """
-    path_obj = Path(path)
     where = str(path)
-    if not path_obj.exists():
-        raise FileNotFoundError(f"price file not found: {where}")
-    if path_obj.is_dir():
-        raise ValueError(f"{where}: is a directory, expected a CSV file")
-    raw_bytes = path_obj.read_bytes()
-    try:
-        text = raw_bytes.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{where}: not a UTF-8 text file (undecodable byte at offset {exc.start})"
-        ) from exc
-    lines = text.splitlines()
-    if not any(line.strip() for line in lines):
+    check_regular_file(path, where)
+    head, bom, complete = read_head(path, where)
+    if complete and not any(line.strip() for line in head):
         raise ValueError(f"{where}: the file is empty")
-
-    layout = _detect_layout(lines, where)
-    raw, line_numbers, rows = _read_rows(lines, layout, where)
+    layout = _detect_layout(head, where)
+    raw, line_numbers, rows = _read_file(path, where, layout, bom)
     roles = layout.roles
     header = layout.header
     n_rows = len(raw)
@@ -654,7 +417,8 @@ def load_prices(path: str | os.PathLike) -> pd.DataFrame:
         if len(distinct) > 1:
             raise ValueError(
                 f"{where}: the file holds {len(distinct)} symbols "
-                f"({', '.join(distinct[:5])}); load_prices reads one series per file"
+                f"({', '.join(shorten(d) for d in distinct[:5])}); load_prices "
+                "reads one series per file"
             )
         if distinct:
             attrs["symbol"] = distinct[0]
@@ -662,17 +426,18 @@ def load_prices(path: str | os.PathLike) -> pd.DataFrame:
     # Timestamps.
     unix_ns = intact = None
     if "unix" in roles:
-        unix_ns, intact = _parse_unix(
+        unix_ns, intact = parse_unix(
             raw[roles["unix"]], header[roles["unix"]], line_numbers, where
         )
     if "date" in roles:
-        date_ns, dated, date_format = _parse_dates(
+        date_ns, dated, date_format = parse_dates(
             raw[roles["date"]],
             header[roles["date"]],
             line_numbers,
             where,
             unix_ns,
             intact,
+            date_format,
         )
     else:
         date_ns, dated, date_format = None, np.zeros(n_rows, dtype=bool), None
@@ -689,7 +454,7 @@ def load_prices(path: str | os.PathLike) -> pd.DataFrame:
                 report.append(
                     f"{mismatch.sum()} row(s) have a date that disagrees with the "
                     f"unix time, first on line {line_numbers[k]} "
-                    f"({raw[roles['date']].iloc[k]!r} vs "
+                    f"({_quote(raw[roles['date']].iloc[k])} vs "
                     f"{pd.Timestamp(int(unix_ns[k]), tz='UTC')}); the unix time "
                     "was used"
                 )
@@ -743,14 +508,16 @@ def load_prices(path: str | os.PathLike) -> pd.DataFrame:
             + ", ".join(f"{c} x{n}" for c, n in missing_values.items())
         )
 
-    zero_rows, zero_cols = [], []
+    # Zero and negative prices are no prices: both become NaN and are reported.
+    bad_prices = {"zero": ([], []), "negative": ([], [])}
     for col in ("open", "high", "low", "close"):
-        zero = np.flatnonzero(columns[col] == 0)
-        if zero.size:
-            columns[col] = columns[col].copy()
-            columns[col][zero] = np.nan
-            zero_rows.extend(zero.tolist())
-            zero_cols.extend([col] * zero.size)
+        for kind, hit in (("zero", columns[col] == 0), ("negative", columns[col] < 0)):
+            rows_hit = np.flatnonzero(hit)
+            if rows_hit.size:
+                columns[col] = columns[col].copy()
+                columns[col][rows_hit] = np.nan
+                bad_prices[kind][0].extend(rows_hit.tolist())
+                bad_prices[kind][1].extend([col] * rows_hit.size)
 
     # Order, duplicates and gaps.
     steps = np.diff(ts_ns)
@@ -770,16 +537,22 @@ def load_prices(path: str | os.PathLike) -> pd.DataFrame:
 
     rank = np.empty_like(order)
     rank[order] = np.arange(n_rows)
-    attrs["zero_prices"] = [
-        (frame.index[rank[r]], c) for r, c in zip(zero_rows, zero_cols, strict=True)
-    ]
-    if zero_rows:
-        r = int(rank[zero_rows[0]])
-        at = [c for rr, c in zip(zero_rows, zero_cols, strict=True) if rank[rr] == r]
+    for kind, (bad_rows, bad_cols) in bad_prices.items():
+        pairs = list(zip(bad_rows, bad_cols, strict=True))
+        attrs[f"{kind}_prices"] = [(frame.index[rank[r]], c) for r, c in pairs]
+        if not bad_rows:
+            continue
+        r = int(rank[min(bad_rows, key=lambda rr: rank[rr])])
+        at = [c for rr, c in pairs if rank[rr] == r]
+        what = "equal to 0" if kind == "zero" else "below 0"
+        why = (
+            "a zero price marks a period without trades, not a price"
+            if kind == "zero"
+            else "a negative price is not a price"
+        )
         report.append(
-            f"{len(zero_rows)} price(s) equal to 0 read as missing (NaN), first "
-            f"{' and '.join(at)} at {frame.index[r]} (line {line_numbers[r]}); a "
-            "zero price marks a period without trades, not a price"
+            f"{len(bad_rows)} price(s) {what} read as missing (NaN), first "
+            f"{' and '.join(at)} at {frame.index[r]} (line {line_numbers[r]}); {why}"
         )
 
     ts_dup = frame.index.duplicated(keep="first")

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
+from .._validation import check_scale
 from ._quality import _timedelta_alias
 
 __all__ = ["validate_series"]
@@ -219,6 +220,7 @@ def _checked_values(
             f"{name} is too short: {n} observation(s), at least {min_length} needed"
         )
     _check_finite(values, index, name)
+    check_scale(values, name)
     if isinstance(index, pd.DatetimeIndex):
         if _carries_ascending_freq(index, freq):
             # pandas only attaches a freq to timestamps that follow it, so

@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_quantile
 from ..data.validation import _checked_values
-from .transforms import make_transform
+from .transforms import check_positive_levels, make_transform
 
 __all__ = ["BaseForecaster", "check_quantiles", "check_steps"]
 
@@ -63,8 +63,11 @@ class BaseForecaster(BaseEstimator):
         """Check the training series (see ``validate_series``); its levels."""
         lags = self._n_lags()
         levels, index, name = _checked_values(y, freq=freq, min_length=lags + 2)
+        if getattr(self, "target", None) == "log_return":
+            check_positive_levels(levels, index)
         self.index_type_ = type(index)
         self.freq_ = getattr(index, "freq", None)
+        self.index_step_ = int(getattr(index, "step", 1))  # integer positions
         self.last_index_ = index[-1]
         self.n_train_ = int(levels.size)
         self.name_ = name
@@ -122,7 +125,8 @@ class BaseForecaster(BaseEstimator):
                     "build future timestamps"
                 )
             return pd.date_range(last, periods=steps + 1, freq=self.freq_)[1:]
-        return pd.RangeIndex(int(last) + 1, int(last) + 1 + steps)
+        step = getattr(self, "index_step_", 1)
+        return pd.RangeIndex(int(last) + step, int(last) + step * (steps + 1), step)
 
     def _store_window(self, levels: np.ndarray) -> None:
         need = self._n_lags() + self.transform_.offset

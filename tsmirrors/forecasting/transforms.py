@@ -9,10 +9,34 @@ aggregate are quantiles of the level.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["TARGETS", "TargetTransform", "make_transform"]
+__all__ = ["TARGETS", "TargetTransform", "check_positive_levels", "make_transform"]
 
 TARGETS = ("level", "difference", "log_return", "standardize")
+
+
+def check_positive_levels(levels, index=None) -> None:
+    """Raise the ValueError of ``target='log_return'`` for values <= 0.
+
+    The message names the timestamps (or index labels) of the first offending
+    values when ``index`` is given, else their positions.
+    """
+    flat = np.asarray(levels, dtype=np.float64).reshape(-1)
+    bad = np.flatnonzero(~(flat > 0))
+    if not bad.size:
+        return
+    shown = bad[:5]
+    if index is None:
+        at = f"positions {shown.tolist()}"
+    else:
+        kind = "timestamps" if isinstance(index, pd.DatetimeIndex) else "labels"
+        at = f"{kind} {', '.join(str(index[k]) for k in shown)}"
+    more = f" and {bad.size - shown.size} more" if bad.size > shown.size else ""
+    raise ValueError(
+        f"target='log_return' needs positive values, got {float(flat[bad[0]])!r} at "
+        f"{at}{more}; use target='difference', or fix or fill those values"
+    )
 
 
 class TargetTransform:
@@ -69,11 +93,7 @@ class _LogReturn(_Difference):
     def forward(self, levels):
         levels = np.asarray(levels, dtype=np.float64)
         if np.any(levels <= 0):
-            bad = np.flatnonzero(levels.reshape(-1) <= 0)[:5].tolist()
-            raise ValueError(
-                "target='log_return' needs positive values, got "
-                f"{levels.reshape(-1)[bad[0]]} at positions {bad}"
-            )
+            check_positive_levels(levels)
         return np.diff(np.log(levels), axis=-1)
 
     def to_level(self, agg, last_level):

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_nonnegative, check_quantile
+from .._validation import check_nonnegative, check_quantile, check_scale
 from ..features import Library
 from ..features.units import DeepNarrowUnits
 
@@ -279,6 +279,8 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"ConvexNetRegressor needs at least 2 samples, got {X.shape[0]} sample"
             )
+        check_scale(X, "X")
+        check_scale(y, "y")
         for k in range(X.shape[1]):
             if X[:, k].min() == X[:, k].max():
                 raise ValueError(
