@@ -5,6 +5,12 @@ output as the serial run. Each task runs with BLAS limited to one thread:
 parallelism comes from the workers, not from BLAS inside them, which avoids
 oversubscription and keeps floating-point results independent of the
 backend.
+
+A pandas Series shared by the tasks travels to worker processes as plain
+numpy arrays and builtins (values, int64 timestamps, the time zone and the
+frequency string) and is rebuilt there: a pickled pandas index is only
+readable by the pandas version that wrote it, while a worker may run another
+one (a dask cluster, a worker started from another environment).
 """
 
 from __future__ import annotations
@@ -16,10 +22,11 @@ import warnings
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import joblib
 import numpy as np
+import pandas as pd
 from threadpoolctl import ThreadpoolController
 
 from .._optional import import_optional
@@ -175,8 +182,62 @@ def _chunks(tasks: list, n_workers: int) -> list[list]:
 _NOTHING = object()
 
 
+class _SeriesPayload(NamedTuple):
+    """A pandas Series as numpy arrays and builtins, readable by any pandas."""
+
+    values: np.ndarray
+    name: Any
+    index: np.ndarray | None  # int64 timestamps, or the labels of other indexes
+    unit: str | None  # resolution of the timestamps (None: not timestamps)
+    tz: Any  # a tzinfo (datetime, zoneinfo, pytz, dateutil), not pandas'
+    freq: str | None
+    index_name: Any
+    range: tuple[int, int, int] | None  # start, stop, step of a RangeIndex
+
+
+def _pack(shared: Any) -> Any:
+    """``shared`` ready for another process: a Series becomes a payload."""
+    if not isinstance(shared, pd.Series):
+        return shared
+    index = shared.index
+    common = {"values": shared.to_numpy(), "name": shared.name,
+              "index_name": index.name}
+    if isinstance(index, pd.RangeIndex):
+        return _SeriesPayload(index=None, unit=None, tz=None, freq=None,
+                              range=(index.start, index.stop, index.step), **common)
+    if isinstance(index, pd.DatetimeIndex):
+        # UTC instants: wall times would be ambiguous at DST changes
+        stamps = index if index.tz is None else index.tz_convert("UTC")
+        stamps = stamps.tz_localize(None).to_numpy()
+        unit = np.datetime_data(stamps.dtype)[0]
+        return _SeriesPayload(index=stamps.view(np.int64), unit=unit, tz=index.tz,
+                              freq=index.freqstr, range=None, **common)
+    return _SeriesPayload(index=index.to_numpy(), unit=None, tz=None, freq=None,
+                          range=None, **common)
+
+
+def _unpack(shared: Any) -> Any:
+    """Rebuild the Series of a :func:`_pack` payload (other objects as they are)."""
+    if not isinstance(shared, _SeriesPayload):
+        return shared
+    if shared.range is not None:
+        index = pd.RangeIndex(*shared.range, name=shared.index_name)
+    elif shared.unit is not None:
+        index = pd.DatetimeIndex(shared.index.view(f"datetime64[{shared.unit}]"))
+        if shared.tz is not None:
+            index = index.tz_localize("UTC").tz_convert(shared.tz)
+        try:
+            index = pd.DatetimeIndex(index, freq=shared.freq, name=shared.index_name)
+        except ValueError:  # an alias this pandas spells otherwise ("H", "h")
+            index = pd.DatetimeIndex(index, freq="infer", name=shared.index_name)
+    else:
+        index = pd.Index(shared.index, name=shared.index_name)
+    return pd.Series(shared.values, index=index, name=shared.name, copy=False)
+
+
 def _call_chunk(func: Callable, chunk: list, limit_blas: bool,
                 shared: Any = _NOTHING) -> list:
+    shared = _unpack(shared)
     # BLAS thread counts are process-wide, but OpenMP's is per thread: a task
     # in a worker thread limits OpenMP itself, the caller limits the rest.
     with _limit_threads(None if limit_blas else "openmp"):
@@ -196,6 +257,8 @@ def _run_joblib(func, tasks, n_jobs, backend, bar, shared=None) -> list:
                 bar.update(1)
         return results
     threads = backend == "threading"
+    if shared is not None and not threads:
+        extra = (_pack(shared),)
     with _limit_threads() if threads else nullcontext():
         try:
             parallel = joblib.Parallel(
@@ -231,7 +294,7 @@ def _run_dask(func, tasks, n_jobs, client, bar, shared=None) -> list:
         call = partial(_call_chunk, func, limit_blas=True)
         kwargs = {}
         if shared is not None:  # sent once; map resolves the future per call
-            kwargs["shared"] = client.scatter(shared, broadcast=True)
+            kwargs["shared"] = client.scatter(_pack(shared), broadcast=True)
         futures = client.map(call, chunks, pure=False, **kwargs)
         sizes = {f.key: len(c) for f, c in zip(futures, chunks)}
         for future in distributed.as_completed(futures):
