@@ -241,3 +241,22 @@ def test_deep_library_quantile_lp_runs_without_presolve_to_the_same_optimum():
     assert ours.converged
     # relative: both are HiGHS optima of one LP, equal to its tolerances
     assert ours.objective == pytest.approx(ref.fun, rel=1e-9)
+
+
+@pytest.mark.parametrize("tau", [0.05, 0.5, 0.9])
+def test_wide_dense_dictionary_column_generation_equals_the_full_lp(
+    monkeypatch, tau
+):
+    import tsmirrors.solvers.quantile as quantile_module
+
+    x, y = series(25, 3)
+    A = Library(activation="abs", depth=3).fit_transform(x)  # 25 x ~8,000
+    assert A.shape[1] > 20 * A.shape[0]
+    ours = quantile_lasso(A, y, 0.3, tau)
+    assert "working-set" in ours.message and ours.converged
+    monkeypatch.setattr(quantile_module, "_DENSE_WS_MIN_FEATURES", 10**9)
+    full = quantile_lasso(A, y, 0.3, tau)
+    assert "working-set" not in full.message and full.converged
+    # both are certified HiGHS optima of the same LP: equal to its accuracy
+    assert ours.objective == pytest.approx(full.objective, rel=1e-9)
+    assert np.count_nonzero(ours.coef) <= A.shape[0] + 1  # a basic solution

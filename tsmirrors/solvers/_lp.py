@@ -211,11 +211,12 @@ def _dense_lp_matrix(A: np.ndarray, n_xi: int, n_u: int) -> sp.csc_array:
     converts and sorts the ``N p`` entries several times.
     """
     n, p = A.shape
-    at = A.T  # a view: column j of A is row j of at
-    nonzero = at != 0
-    counts = nonzero.sum(axis=1)
-    rows = np.nonzero(nonzero)[1]
-    values = at[nonzero]
+    at = np.ascontiguousarray(A.T).reshape(-1)  # column after column
+    flat = np.flatnonzero(at)
+    counts = np.bincount(flat // n, minlength=p)
+    rows = flat % n
+    values = at[flat]
+    del at, flat
     unit = np.arange(n)
     indices = np.concatenate(
         [rows, rows, np.tile(unit, n_xi), np.tile(unit, 2 * (n_u > 0))]
