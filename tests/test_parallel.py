@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import pickle
 import warnings
 
@@ -176,3 +177,22 @@ def test_joblib_and_dask_start_at_most_one_worker_per_task_and_core(monkeypatch)
             backtest(WarnsOnSomeFits(every=1000), y, 20, steps=5, n_jobs=100,
                      backend=backend, progress=False)
     assert started == [min(2, joblib.cpu_count())] * 2
+
+
+def test_threaded_dask_workers_route_warnings_then_restore_the_filters():
+    y = np.arange(30.0) ** 1.1
+    before = (warnings.showwarning, list(warnings.filters))
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False,
+        dashboard_address=None, silence_logs=logging.ERROR,
+    ) as cluster, distributed.Client(cluster) as client:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _, pred = backtest(WarnsOnSomeFits(), y, 20, steps=2, backend="dask",
+                               client=client, progress=False)
+    assert [str(w.message) for w in caught if w.category is ConvergenceWarning] == [
+        "stopped before the certificate (3)"
+    ]
+    np.testing.assert_array_equal(pred["certified"],
+                                  (pred["origin"].to_numpy() + 1) % 3 != 0)
+    assert (warnings.showwarning, list(warnings.filters)) == before

@@ -21,7 +21,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -240,15 +240,32 @@ class _RouteToTask:
 
 
 _ROUTE_LOCK = threading.Lock()
+_ROUTE_STATE: dict = {"tasks": 0, "saved": None}
 
 
-def _route_warnings_here() -> None:
-    """Install the router for good in this (worker) process: show every
-    warning ("always"), the tasks' to their records, the others as before."""
+@contextmanager
+def _routed_warnings():
+    """While tasks run in this process's threads: every warning is shown
+    ("always"), a task's to its record, the others as before. The first task
+    in installs the router, the last one out restores the process's filters."""
     with _ROUTE_LOCK:
-        if not isinstance(warnings.showwarning, _RouteToTask):
+        if _ROUTE_STATE["tasks"] == 0 and not isinstance(warnings.showwarning,
+                                                         _RouteToTask):
+            saved = warnings.catch_warnings()
+            saved.__enter__()
             warnings.simplefilter("always")
             warnings.showwarning = _RouteToTask(warnings.showwarning)
+            _ROUTE_STATE["saved"] = saved
+        _ROUTE_STATE["tasks"] += 1
+    try:
+        yield
+    finally:
+        with _ROUTE_LOCK:
+            _ROUTE_STATE["tasks"] -= 1
+            saved = _ROUTE_STATE["saved"]
+            if _ROUTE_STATE["tasks"] == 0 and saved is not None:
+                _ROUTE_STATE["saved"] = None
+                saved.__exit__(None, None, None)
 
 
 def _call_recorded(func: Callable, args: tuple, threads: bool) -> tuple:
@@ -344,11 +361,11 @@ def _call_chunk(func: Callable, chunk: list, limit_blas: bool,
     """
     shared = _unpack(shared)
     extra = () if shared is _NOTHING else (shared,)
-    if threads:
-        _route_warnings_here()
     # BLAS thread counts are process-wide, but OpenMP's is per thread: a task
     # in a worker thread limits OpenMP itself, the caller limits the rest.
-    with _limit_threads(None if limit_blas else "openmp"):
+    with _limit_threads(None if limit_blas else "openmp"), (
+        _routed_warnings() if threads else nullcontext()
+    ):
         return [_call_recorded(func, (*extra, *args), threads) for args in chunk]
 
 
@@ -366,10 +383,10 @@ def _run_joblib(func, tasks, n_jobs, backend, bar, shared=None) -> list:
     threads = backend == "threading"
     if shared is not None and not threads:
         extra = (_pack(shared),)
-    with _limit_threads() if threads else nullcontext(), warnings.catch_warnings():
-        if threads:  # the tasks run here: route their warnings, for this call
-            warnings.simplefilter("always")
-            warnings.showwarning = _RouteToTask(warnings.showwarning)
+    # the tasks of the threading backend run here: route their warnings
+    with _limit_threads() if threads else nullcontext(), (
+        _routed_warnings() if threads else nullcontext()
+    ):
         try:
             parallel = joblib.Parallel(
                 n_jobs=n_workers, backend=backend, return_as="generator"
