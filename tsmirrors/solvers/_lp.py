@@ -418,28 +418,6 @@ def _pass_lp(hs, h, cost, matrix, rhs, lower, upper) -> None:
         raise ValueError("HiGHS refused the linear program")
 
 
-def _highs_model(hs, cost, matrix, rhs, lower, upper):
-    model = hs.HighsLp()
-    n = cost.size
-    m = rhs.size
-    inf = hs.kHighsInf
-    model.num_col_ = n
-    model.num_row_ = m
-    model.col_cost_ = np.asarray(cost, dtype=float)
-    model.col_lower_ = np.where(np.isinf(lower), -inf, lower)
-    model.col_upper_ = np.where(np.isinf(upper), inf, upper)
-    model.row_lower_ = rhs
-    model.row_upper_ = rhs
-    mat = sp.csc_array(matrix)
-    model.a_matrix_.format_ = hs.MatrixFormat.kColwise
-    model.a_matrix_.start_ = mat.indptr.astype(np.int32)
-    model.a_matrix_.index_ = mat.indices.astype(np.int32)
-    model.a_matrix_.value_ = mat.data
-    model.a_matrix_.num_col_ = n
-    model.a_matrix_.num_row_ = m
-    return model
-
-
 def _compressed_slope_lp(x, y, t, d, act, cost_z, tau, fit_intercept):
     """Slope-change LP whose grid is only the knots ``t`` (a working set).
 
@@ -550,7 +528,7 @@ def solve_slope_working_set(op, y, cost_z, tau, fit_intercept, initial, *,
         h = new_highs(hs)
         for key, value in (options or {}).items():
             h.setOptionValue(key, value)
-        h.passModel(_highs_model(hs, cost, matrix, rhs, lower, upper))
+        _pass_lp(hs, h, cost, matrix, rhs, lower, upper)
         if prev is not None:
             try:
                 _map_basis(hs, h, prev, ws, b, x.size, fit_intercept)
