@@ -197,7 +197,7 @@ def test_predictions_by_hand_with_timestamps_and_gap():
     scores, pred = run(LastValue(), y, 3, steps=2, gap=1)
     # origins 3, 5, 7: forecasts of y[4:6], y[6:8], y[8:9] from y[2], y[4], y[6]
     assert list(pred.columns) == [
-        "fold", "origin", "timestamp", "step", "y_true", "y_pred"
+        "fold", "origin", "timestamp", "step", "y_true", "y_pred", "certified"
     ]
     assert pred["fold"].tolist() == [0, 0, 1, 1, 2]
     assert pred["step"].tolist() == [1, 2, 1, 2, 1]
@@ -253,7 +253,7 @@ def test_scores_match_the_metric_functions_per_fold_and_overall():
                "interval_score", "crps")
     scores, pred = run(f, y, 20, steps=7, refit=2, metrics=metrics, coverage=0.5)
     qcols = ["q_0.05", "q_0.25", "q_0.5", "q_0.75", "q_0.95"]
-    assert list(pred.columns)[6:] == [*qcols, "lower", "upper"]
+    assert list(pred.columns)[6:] == [*qcols, "lower", "upper", "certified"]
     np.testing.assert_array_equal(pred["lower"], pred["q_0.25"])
     np.testing.assert_array_equal(pred["upper"], pred["q_0.75"])
     taus = np.array(f.quantiles)

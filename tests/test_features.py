@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import tracemalloc
 
 import numpy as np
 import pytest
 from sklearn.base import clone
 
-from tsmirrors.features import Library, get_activation, library_size
+from tsmirrors.features import Library, _blocked, get_activation, library_size
+from tsmirrors.features._candidates import _build_units, _IndexSpace
 from tsmirrors.features.activations import ACTIVATIONS
 
 GRID = np.linspace(-12, 12, 2401)
@@ -388,6 +390,79 @@ def test_exact_library_over_budget_suggests_sampling():
         Library(activation="abs", depth=4).fit(x)
     msg = str(err.value)
     assert "64,000,000 candidate features" in msg and "n_features" in msg
+
+
+def _whole_matrix_reference(lib: Library, x: np.ndarray):
+    """Codes and columns of the whole-matrix de-duplication, built at once.
+
+    Every candidate, ordered by novelty then code, evaluated in one matrix;
+    columns rounded to 1e-10 of the largest entry; the first of every
+    distinct nonzero column is kept (compared entry by entry).
+    """
+    space = _IndexSpace(lib.activation_, lib.depth_, lib.architecture,
+                        lib.knots_.size, lib.midpoints)
+    grids = np.meshgrid(*[np.arange(r) for r in space.radix], indexing="ij")
+    digits = np.stack([g.reshape(-1) for g in grids], axis=1)
+    digits = digits[np.argsort(space.novelty(digits), kind="stable")]
+    a = _build_units(space, lib.knots_, digits).evaluate(x)
+    q = np.rint(a * (1.0 / (max(a.max(), -a.min()) * 1e-10)))
+    seen, keep = set(), []
+    for j in range(q.shape[1]):
+        key = q[:, j].tobytes()
+        if q[:, j].any() and key not in seen:
+            seen.add(key)
+            keep.append(j)
+    return space.codes(digits[keep]), a[:, keep]
+
+
+@pytest.mark.parametrize(
+    ("architecture", "depth", "activation"),
+    [
+        ("deep_narrow", 3, "relu"),
+        ("deep_narrow", 3, "abs"),
+        ("deep_narrow", 3, "leaky_relu"),
+        ("deep_narrow", 4, "abs"),
+        ("deep_narrow", 4, "relu"),
+        ("symmetrized", 3, "relu"),
+    ],
+)
+def test_blocked_build_equals_whole_matrix_deduplication(
+    monkeypatch, architecture, depth, activation
+):
+    x = np.array([0.3, -1.2, 2.0, 0.3, 1.1, -0.4, 2.0, 0.8])  # repeated points
+    lib = Library(activation=activation, depth=depth, architecture=architecture)
+    monkeypatch.setattr(_blocked, "BLOCK_BYTES", 8 * x.size * 7)  # 7 per block
+    a = lib.fit_transform(x)
+    codes, reference = _whole_matrix_reference(lib, x)
+    np.testing.assert_array_equal(lib.feature_codes_, codes)
+    np.testing.assert_array_equal(a, reference)  # same columns, same order
+    assert a.flags.c_contiguous
+
+
+@pytest.mark.parametrize("budget_mib", [6, 9])
+def test_library_build_peak_stays_within_memory_budget(budget_mib):
+    # symmetrized relu on 14 points: 43,904 candidates, 4.9 MB as float64;
+    # its 3,000 distinct columns fit 6 MiB. Depth-3 abs on 36 points (23,976
+    # candidates, 6.9 MB) keeps almost all of them, with their parameters and
+    # the working blocks more than 9 MiB: refused, within the budget too.
+    budget = budget_mib * 2**20
+    x = np.random.default_rng(3).normal(size=14 if budget_mib == 6 else 36)
+    kw = (dict(architecture="symmetrized", activation="relu") if budget_mib == 6
+          else dict(activation="abs"))
+    lib = Library(depth=3, memory_budget=budget, **kw)
+    assert library_size(depth=3, n_points=x.size, **kw) * x.size * 8 < budget
+    tracemalloc.start()
+    try:
+        lib.fit_transform(x)
+    except ValueError as exc:
+        assert budget_mib == 9, exc
+        assert "distinct columns" in str(exc) and "memory budget" in str(exc)
+    else:
+        assert budget_mib == 6
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peak <= budget
 
 
 def test_two_layer_library_never_builds_the_matrix():

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.linear_model import QuantileRegressor
 
+from tsmirrors.features import Library
 from tsmirrors.features.operators import TwoLayerOperator
 from tsmirrors.solvers import (
     QuantileLoss,
@@ -14,6 +16,7 @@ from tsmirrors.solvers import (
     quantile_lasso,
     quantile_path,
 )
+from tsmirrors.solvers._lp import HighsSession, build_dense_lp
 
 
 def objective(A, y, z, xi, beta, tau):
@@ -202,3 +205,58 @@ def test_working_set_matches_direct_lp(name, fit_intercept, tau):
                          _working_set_threshold=10**12)
     assert again.converged
     assert again.objective == pytest.approx(ref.objective, rel=1e-9)
+
+
+@pytest.mark.parametrize(("fit_intercept", "tau"), [(True, 0.1), (False, 0.7),
+                                                    (True, None)])
+def test_dense_lp_matrix_is_the_stacked_blocks_without_zeros(fit_intercept, tau):
+    rng = np.random.default_rng(4)
+    A = np.maximum(rng.normal(size=(9, 7)), 0.0)  # ramps: many exact zeros
+    lp = build_dense_lp(A, rng.normal(size=9), np.ones(7), tau, fit_intercept)
+    blocks = [sp.csc_array(A), -sp.csc_array(A)]
+    if fit_intercept:
+        blocks.append(sp.csc_array(np.ones((9, 1))))
+    if tau is not None:
+        blocks += [sp.identity(9, format="csc"), -sp.identity(9, format="csc")]
+    reference = sp.hstack(blocks, format="csc")
+    assert lp.matrix.nnz == reference.nnz == np.count_nonzero(reference.toarray())
+    np.testing.assert_array_equal(lp.matrix.toarray(), reference.toarray())
+
+
+def test_deep_library_quantile_lp_runs_without_presolve_to_the_same_optimum():
+    # HiGHS's presolve took ten times the simplex on the N x p dense LP of a
+    # deep library (3 quantiles of depth-3 abs on 58 points: 200 s); the
+    # optimum is the one with presolve, to the LP's own accuracy.
+    from scipy.optimize import linprog
+
+    x, y = series(14, 2)
+    A = Library(activation="abs", depth=3).fit_transform(x)
+    lp = build_dense_lp(A, y, np.full(A.shape[1], 0.5), 0.2, True)
+    session = HighsSession(lp)
+    assert session.h.getOptionValue("presolve")[1] == "off"
+    ours = quantile_lasso(A, y, 0.5, 0.2)
+    bounds = np.column_stack([lp.lower, lp.upper])
+    ref = linprog(lp.cost, A_eq=lp.matrix, b_eq=lp.rhs, bounds=bounds,
+                  method="highs", options={"presolve": True})
+    assert ours.converged
+    # relative: both are HiGHS optima of one LP, equal to its tolerances
+    assert ours.objective == pytest.approx(ref.fun, rel=1e-9)
+
+
+@pytest.mark.parametrize("tau", [0.05, 0.5, 0.9])
+def test_wide_dense_dictionary_column_generation_equals_the_full_lp(
+    monkeypatch, tau
+):
+    import tsmirrors.solvers.quantile as quantile_module
+
+    x, y = series(25, 3)
+    A = Library(activation="abs", depth=3).fit_transform(x)  # 25 x ~8,000
+    assert A.shape[1] > 20 * A.shape[0]
+    ours = quantile_lasso(A, y, 0.3, tau)
+    assert "working-set" in ours.message and ours.converged
+    monkeypatch.setattr(quantile_module, "_DENSE_WS_MIN_FEATURES", 10**9)
+    full = quantile_lasso(A, y, 0.3, tau)
+    assert "working-set" not in full.message and full.converged
+    # both are certified HiGHS optima of the same LP: equal to its accuracy
+    assert ours.objective == pytest.approx(full.objective, rel=1e-9)
+    assert np.count_nonzero(ours.coef) <= A.shape[0] + 1  # a basic solution

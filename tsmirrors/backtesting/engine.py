@@ -24,7 +24,7 @@ from .._validation import check_quantile
 from ..data import validate_series
 from ..forecasting.base import check_quantiles
 from ..forecasting.transforms import TARGETS, make_transform
-from ._parallel import check_parallel, run_tasks
+from ._parallel import certified, check_parallel, run_tasks
 from .folds import BacktestSplit
 
 __all__ = ["DEFAULT_METRICS", "METRICS", "backtest", "min_train_size"]
@@ -449,7 +449,9 @@ def backtest(
         fold (horizon ``gap + step``); ``y_true``; ``y_pred``, the point
         forecast. Quantile forecasters add one column per level
         (``"q_0.05"``, ...) and the central interval ``lower`` and
-        ``upper``.
+        ``upper``. A last column ``certified`` is False for the forecasts
+        of a fit that raised a ``ConvergenceWarning`` (its solver did not
+        certify the optimum).
 
     Raises
     ------
@@ -463,6 +465,14 @@ def backtest(
         forecaster's ``max_horizon``; NaN or inf forecasts.
     TypeError
         If ``forecaster`` lacks ``fit`` or a prediction method.
+
+    Warns
+    -----
+    Warning
+        The warnings of the fits and forecasts, whatever the backend: the
+        tasks record them where they run and they are issued again in the
+        caller, once per distinct message, with the number of fits that
+        raised it.
 
     See Also
     --------
@@ -517,7 +527,7 @@ def backtest(
 
     tasks = _make_tasks(layout, cv, quantiles=levels is not None)
     template = clone(forecaster, safe=False)
-    results = run_tasks(
+    results, records = run_tasks(
         _fit_predict,
         [(template, task) for task in tasks],
         shared=series,
@@ -526,10 +536,14 @@ def backtest(
         client=client,
         progress=bool(progress),
         desc=f"backtest {type(forecaster).__name__}",
+        return_warnings=True,
     )
-    return _assemble(
+    scores, predictions = _assemble(
         series, values, layout, results, names, levels, interval, y_train, coverage
     )
+    rows = [sum(task.lengths) for task in tasks]  # forecasts of each fit
+    predictions["certified"] = np.repeat(certified(records), rows)
+    return scores, predictions
 
 
 def _assemble(series, values, layout, results, names, levels, interval, y_train,

@@ -14,7 +14,6 @@ and evaluates the features at any new points.
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
@@ -23,8 +22,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_1d_inputs, check_finite_array, check_positive_int
+from ._blocked import (
+    TooManyColumns,
+    block_size,
+    distinct_candidates,
+    fill_matrix,
+    work_bytes,
+)
+from ._candidates import _build_units, _IndexSpace
 from .activations import Activation, get_activation
-from .units import DeepNarrowUnits, SymmetrizedUnits
+from .units import DeepNarrowUnits
 
 __all__ = [
     "Library",
@@ -87,34 +94,6 @@ def check_architecture(activation: Activation, depth, architecture: str) -> int:
     return depth
 
 
-def _n_sign_patterns(activation: Activation, depth: int, architecture: str) -> int:
-    if architecture == "symmetrized":
-        return 16
-    if activation.is_symmetric:
-        # |w (h - h0)| does not depend on w = +-1 (Lemma D.15), and neither
-        # does a 2-layer sign feature up to the constant column.
-        return 1
-    return 2 ** (depth - 1)
-
-
-def _use_midpoints(midpoints, activation: Activation, depth: int, architecture):
-    if midpoints == "auto":
-        return (
-            architecture == "deep_narrow"
-            and depth == 3
-            and activation.is_continuous
-            and not activation.is_monotone
-        )
-    if not isinstance(midpoints, bool):
-        raise ValueError(f"midpoints must be 'auto', True or False, got {midpoints!r}")
-    if midpoints and (architecture != "deep_narrow" or depth < 3):
-        raise ValueError(
-            "first-layer midpoint feature biases exist only for deep narrow "
-            f"networks of depth >= 3 (Definition 3.9), got {architecture} depth {depth}"
-        )
-    return midpoints
-
-
 def library_size(
     activation="relu",
     depth: int = 2,
@@ -140,178 +119,6 @@ def library_size(
     act = get_activation(activation, negative_slope)
     depth = check_architecture(act, depth, architecture)
     return _IndexSpace(act, depth, architecture, n_points, midpoints).size
-
-
-class _IndexSpace:
-    """Mixed-radix index of every candidate feature of the deep library.
-
-    A deep narrow code is (sign pattern, first-layer bias, j_2, ..., j_{L-1});
-    the first-layer bias is a data point ``j_1 < u`` or, when midpoints are
-    on, a pair ``j_1 < j'_1``. A symmetrized code is (signs, j_1, j_2, j_3).
-    """
-
-    def __init__(self, act, depth, architecture, n_knots, midpoints):
-        self.act = act
-        self.depth = depth
-        self.architecture = architecture
-        self.u = int(n_knots)
-        self.midpoints = _use_midpoints(midpoints, act, depth, architecture)
-        self.n_signs = _n_sign_patterns(act, depth, architecture)
-        u = self.u
-        if architecture == "symmetrized":
-            self.radix = [self.n_signs, u, u, u]
-        else:
-            first = u + (u * (u - 1) // 2 if self.midpoints else 0)
-            self.radix = [self.n_signs, first] + [u] * (depth - 2)
-        self.size = math.prod(self.radix)
-
-    def all_digits(self) -> np.ndarray:
-        """Every candidate, simplest first.
-
-        Candidates are ordered by how many layers add a new training point
-        (a bias at the same point as the layer before reproduces the
-        shallower feature), so that de-duplication keeps the representative
-        with the fewest breakpoints, e.g. ``|x-2|`` rather than ``||x|-2|``.
-        """
-        if len(self.radix) == 2 and not self.midpoints:
-            # 2 layers: one breakpoint each, all equally simple
-            n_signs, u = self.radix
-            return np.stack([np.repeat(np.arange(n_signs), u),
-                             np.tile(np.arange(u), n_signs)], axis=1)
-        grids = np.meshgrid(*[np.arange(r) for r in self.radix], indexing="ij")
-        digits = np.stack([g.reshape(-1) for g in grids], axis=1)
-        if self.architecture == "symmetrized":
-            j = digits[:, 1:]
-            novelty = (j[:, 1] != j[:, 0]).astype(int) + (
-                (j[:, 2] != j[:, 0]) & (j[:, 2] != j[:, 1])
-            )
-        else:
-            first = digits[:, 1]
-            novelty = (first >= self.u).astype(int)
-            prev = np.where(first >= self.u, -1, first)
-            for k in range(2, digits.shape[1]):
-                novelty += digits[:, k] != prev
-                prev = digits[:, k]
-        return digits[np.argsort(novelty, kind="stable")]
-
-    def random_digits(self, rng, n: int) -> np.ndarray:
-        cols = [rng.integers(0, r, size=n) for r in self.radix]
-        return np.stack(cols, axis=1)
-
-    def codes(self, digits: np.ndarray) -> np.ndarray:
-        """Linear codes (object dtype when they overflow int64)."""
-        if self.size < 2**62:
-            code = np.zeros(len(digits), dtype=np.int64)
-            for k, r in enumerate(self.radix):
-                code = code * r + digits[:, k]
-            return code
-        code = np.zeros(len(digits), dtype=object)
-        for k, r in enumerate(self.radix):
-            code = code * r + digits[:, k].astype(object)
-        return code
-
-    def sign_matrix(self, sign_code: np.ndarray, n_layers: int) -> np.ndarray:
-        if self.n_signs == 1:
-            return np.ones((len(sign_code), n_layers))
-        bits = (sign_code[:, None] >> np.arange(n_layers - 1, -1, -1)) & 1
-        return np.where(bits == 1, -1.0, 1.0)
-
-
-def _pair_from_index(q: np.ndarray, u: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row-major upper-triangle pair (j, k), j < k, of linear index q."""
-    q = q.astype(np.int64)
-    n_pairs = u * (u - 1) // 2
-    # j is the row: the number of pairs in rows < j is j*u - j*(j+1)/2.
-    r = n_pairs - 1 - q
-    t = np.floor((np.sqrt(8.0 * r + 1) - 1) / 2).astype(np.int64)
-    j = u - 2 - t
-    # fix rare floating rounding
-    start = j * u - j * (j + 1) // 2
-    over = q < start
-    j[over] -= 1
-    start = j * u - j * (j + 1) // 2
-    nxt = (j + 1) * u - (j + 1) * (j + 2) // 2
-    under = q >= nxt
-    j[under] += 1
-    start = j * u - j * (j + 1) // 2
-    k = q - start + j + 1
-    return j, k
-
-
-def _build_units(space: _IndexSpace, knots: np.ndarray, digits: np.ndarray):
-    """Turn index digits into unit parameters with their data feature biases."""
-    act = space.act
-    p = len(digits)
-    if space.architecture == "symmetrized":
-        signs = space.sign_matrix(digits[:, 0], 4)
-        w1, w2 = signs[:, :2], signs[:, 2:]
-        j = digits[:, 1:4]
-        b1 = -w1 * knots[j[:, :2]]
-        t3 = knots[j[:, 2]]
-        h0 = act(w1[:, 0] * t3 + b1[:, 0])
-        h1 = act(w1[:, 1] * t3 + b1[:, 1])
-        b2 = -(w2[:, 0] * h0 + w2[:, 1] * h1)
-        return SymmetrizedUnits(act, w1, b1, w2, b2, j.astype(np.int64))
-
-    n_layers = space.depth - 1
-    weights = space.sign_matrix(digits[:, 0], n_layers)
-    first = digits[:, 1].astype(np.int64)
-    knot_index = np.empty((p, n_layers), dtype=np.int64)
-    partner = np.full(p, -1, dtype=np.int64)
-    is_pair = first >= space.u
-    knot_index[:, 0] = np.where(is_pair, 0, first)
-    if is_pair.any():
-        jj, kk = _pair_from_index(first[is_pair] - space.u, space.u)
-        knot_index[is_pair, 0] = jj
-        partner[is_pair] = kk
-    knot_index[:, 1:] = digits[:, 2:]
-    biases = np.zeros((p, n_layers))
-    biases[:, 0] = -weights[:, 0] * knots[knot_index[:, 0]]
-    if is_pair.any():
-        w0 = weights[is_pair, 0]
-        biases[is_pair, 0] = act.normalized_midpoint(
-            w0 * knots[knot_index[is_pair, 0]], w0 * knots[partner[is_pair]]
-        )
-    units = DeepNarrowUnits(act, weights, biases, knot_index, partner)
-    for layer in range(1, n_layers):
-        h = units.evaluate_pointwise(knots[knot_index[:, layer]], n_layers=layer)
-        biases[:, layer] = -weights[:, layer] * h
-    return units
-
-
-def _unique_columns(a: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
-    """Indices of the first occurrence of each distinct nonzero column.
-
-    Columns are compared after rounding to ``rtol`` times the largest entry.
-    They are grouped by a random projection of the rounded values, and
-    groups are confirmed entry by entry, so the result is exact.
-    """
-    scale = max(float(a.max()), -float(a.min()))
-    if scale == 0.0:
-        return np.array([], dtype=np.int64)
-    q = a * (1.0 / (scale * rtol))
-    np.rint(q, out=q)
-    nonzero = np.flatnonzero((q.max(axis=0) != 0) | (q.min(axis=0) != 0))
-    if nonzero.size == 0:
-        return nonzero
-    # Integer arithmetic (wrapping on overflow) makes equal columns give
-    # bit-identical signatures, whatever the memory layout.
-    proj = np.random.default_rng(0).integers(1, 2**31, size=q.shape[0])
-    qi = (q if nonzero.size == q.shape[1] else q[:, nonzero]).astype(np.int64)
-    qi *= proj[:, None]
-    signature = qi.sum(axis=0)
-    order = np.lexsort((nonzero, signature))
-    sig_sorted = signature[order]
-    starts = np.flatnonzero(np.concatenate([[True], sig_sorted[1:] != sig_sorted[:-1]]))
-    sizes = np.diff(np.append(starts, order.size))
-    keep = [nonzero[order[starts[sizes == 1]]]]
-    for s0, size in zip(starts[sizes > 1], sizes[sizes > 1]):
-        group = nonzero[order[s0 : s0 + size]]
-        while group.size:  # confirm: equal signature need not mean equal
-            same = np.all(q[:, group] == q[:, [group[0]]], axis=0)
-            keep.append(group[:1])
-            group = group[~same]
-    return np.sort(np.concatenate(keep).astype(np.int64))
 
 
 def _two_layer_redundant(act: Activation, weights, knot_index, u) -> np.ndarray:
@@ -358,10 +165,18 @@ class Library(TransformerMixin, BaseEstimator):
         ``"auto"`` includes them for deep narrow depth-3 networks with a
         non-monotone activation such as abs, as the definition prescribes.
     memory_budget : int, default=2**30
-        Largest dense dictionary, in bytes, that ``fit`` may build.
+        Most memory, in bytes, that building the library may take at its
+        peak: the dictionary (for ``fit_transform``), the features'
+        parameters and the blocks the candidates are evaluated and
+        de-duplicated in. The exact library is enumerated only when its
+        candidate dictionary (candidates x n float64) fits the budget; a
+        library whose distinct columns do not fit is refused as soon as
+        the build finds more of them than fit, before it allocates them.
     deduplicate : bool, default=True
         Drop columns that vanish or repeat on the training points, keeping
-        the first in enumeration order.
+        the first in enumeration order (the simplest representative). Columns
+        are compared after rounding to 1e-10 of the largest entry, by hash,
+        and entry by entry when hashes are equal: the result is exact.
 
     Attributes
     ----------
@@ -450,49 +265,70 @@ class Library(TransformerMixin, BaseEstimator):
         two_layer = self.architecture == "deep_narrow" and depth == 2
         bytes_needed = n_cols * n * 8
         if (not two_layer or need_matrix) and bytes_needed > budget:
-            what = (
-                f"the exact {self._describe(act, depth)} library on {n} points "
-                f"would have {space.size:,} candidate features"
-                if exact
-                else f"{n_cols:,} sampled features on {n} points"
-            )
-            raise ValueError(
-                f"{what} ({bytes_needed / 2**30:.2f} GiB as float64), over the "
-                f"memory budget of {budget / 2**30:.2f} GiB; "
-                + (
-                    "pass n_features=K to sample K features "
-                    "(sampling='sequential' or 'uniform') or raise memory_budget"
-                    if exact
-                    else "sample fewer features or raise memory_budget"
-                )
+            raise self._over_budget(
+                act, depth, n, exact, space.size, n_cols,
+                f"({bytes_needed / 2**30:.2f} GiB as float64)", budget,
             )
 
         if exact:
-            digits = space.all_digits()
+            sampled = None
         elif self.sampling == "uniform":
-            digits = self._uniform_digits(space, n_features)
+            sampled = self._uniform_digits(space, n_features)
         else:
-            digits = self._sequential_digits(space, x, knots, n_features)
+            sampled = self._sequential_digits(space, x, knots, n_features)
+        block = block_size(n, budget)
 
-        units = _build_units(space, knots, digits)
-        codes = space.codes(digits)
-        matrix = None
-        if self.deduplicate:
-            if two_layer:
+        def blocks():
+            if sampled is None:
+                return space.iter_digits(block)
+            return (sampled[i : i + block] for i in range(0, len(sampled), block))
+
+        # Memory of each kept column, at the largest of the build's phases:
+        # de-duplication (digits in a growing array, hashes, both copied when
+        # they grow), the parameters (built with as many temporaries) and the
+        # matrix (values, parameters and code).
+        unit_bytes, digit_bytes = self._unit_bytes(space, knots), 8 * len(space.radix)
+        column_bytes = max(
+            2 * digit_bytes + 32,
+            digit_bytes + 2 * unit_bytes + 8,
+            8 * n * need_matrix + unit_bytes + 8,
+        )
+        max_kept = (budget - work_bytes(n, block)) // column_bytes
+        if two_layer or not self.deduplicate:
+            digits = np.concatenate(list(blocks())) if sampled is None else sampled
+            if self.deduplicate:  # 2-layer columns repeat only at the ends
+                units = _build_units(space, knots, digits)
                 keep = ~_two_layer_redundant(
                     act, units.weights, units.knot_index, knots.size
                 )
                 keep_idx = np.flatnonzero(keep)
                 if not exact:  # sampled codes may repeat
-                    _, first = np.unique(codes[keep_idx], return_index=True)
+                    _, first = np.unique(space.codes(digits[keep_idx]),
+                                         return_index=True)
                     keep_idx = np.sort(keep_idx[first])
-            else:
-                matrix = units.evaluate(x)
-                keep_idx = _unique_columns(matrix)
-                if keep_idx.size < matrix.shape[1]:
-                    matrix = matrix[:, keep_idx]
-            units = units.subset(keep_idx)
-            codes = codes[keep_idx]
+                digits = digits[keep_idx]
+            if (not two_layer or need_matrix) and len(digits) > max_kept:
+                raise self._over_budget(
+                    act, depth, n, exact, space.size, n_cols,
+                    f"({len(digits) * column_bytes / 2**30:.2f} GiB with the "
+                    "features' parameters and the working blocks)", budget,
+                )
+        else:
+            try:
+                digits = distinct_candidates(
+                    blocks, lambda d: _build_units(space, knots, d).evaluate(x),
+                    n, len(space.radix), max_kept,
+                )
+            except TooManyColumns:
+                raise self._over_budget(
+                    act, depth, n, exact, space.size, n_cols,
+                    f"(more than {max_kept:,} distinct columns, which with their "
+                    "parameters and the working blocks do not fit)", budget,
+                ) from None
+        units = _build_units(space, knots, digits)
+        codes = space.codes(digits)
+        del digits
+        sampled = None  # the blocks are done: free the sampled candidates
 
         self.activation_ = act
         self.depth_ = depth
@@ -508,11 +344,34 @@ class Library(TransformerMixin, BaseEstimator):
         self.fit_intercept_ = not act.is_sign_determined
         self.n_features_in_ = 1
         if need_matrix:
-            return units.evaluate(x) if matrix is None else matrix
+            return fill_matrix(units, x, block)
         return None
 
     def _describe(self, act, depth):
         return f"{self.architecture} depth-{depth} {act.name}"
+
+    def _over_budget(self, act, depth, n, exact, size, n_cols, detail, budget):
+        what = (
+            f"the exact {self._describe(act, depth)} library on {n} points "
+            f"would have {size:,} candidate features"
+            if exact
+            else f"{n_cols:,} sampled features on {n} points"
+        )
+        return ValueError(
+            f"{what} {detail}, over the memory budget of {budget / 2**30:.2f} GiB; "
+            + (
+                "pass n_features=K to sample K features "
+                "(sampling='sequential' or 'uniform') or raise memory_budget"
+                if exact
+                else "sample fewer features or raise memory_budget"
+            )
+        )
+
+    @staticmethod
+    def _unit_bytes(space, knots) -> int:
+        """Bytes of one feature's parameters."""
+        one = _build_units(space, knots, space.decode(np.zeros(1, dtype=np.int64)))
+        return sum(v.nbytes for v in vars(one).values() if isinstance(v, np.ndarray))
 
     def _rngs(self):
         rs = check_random_state(self.random_state)

@@ -134,25 +134,12 @@ class HighsSession:
         h = new_highs(hs)
         for key, value in (options or {}).items():
             h.setOptionValue(key, value)
-        model = hs.HighsLp()
-        n = lp.cost.size
-        m = lp.rhs.size
-        model.num_col_ = n
-        model.num_row_ = m
-        inf = hs.kHighsInf
-        model.col_cost_ = lp.cost
-        model.col_lower_ = np.where(np.isinf(lp.lower), -inf, lp.lower)
-        model.col_upper_ = np.where(np.isinf(lp.upper), inf, lp.upper)
-        model.row_lower_ = lp.rhs
-        model.row_upper_ = lp.rhs
-        mat = lp.matrix
-        model.a_matrix_.format_ = hs.MatrixFormat.kColwise
-        model.a_matrix_.start_ = mat.indptr.astype(np.int32)
-        model.a_matrix_.index_ = mat.indices.astype(np.int32)
-        model.a_matrix_.value_ = mat.data
-        model.a_matrix_.num_col_ = n
-        model.a_matrix_.num_row_ = m
-        h.passModel(model)
+        if lp.formulation == "dense" and "presolve" not in (options or {}):
+            # Presolve looks for parallel and dominated columns among the
+            # N p dense entries and takes 10 times the simplex itself (which
+            # needs only about N iterations on these N rows).
+            h.setOptionValue("presolve", "off")
+        _pass_lp(hs, h, lp.cost, lp.matrix, lp.rhs, lp.lower, lp.upper)
         self.h = h
         self.total_iterations = 0
 
@@ -217,6 +204,32 @@ def _assemble(rows, cols, vals, shape) -> sp.csc_array:
     ).tocsc()
 
 
+def _dense_lp_matrix(A: np.ndarray, n_xi: int, n_u: int) -> sp.csc_array:
+    """``[A, -A, 1 (n_xi columns), I, -I (n_u each)]`` in CSC, without zeros.
+
+    Built from the nonzeros of ``A`` directly: stacking sparse blocks
+    converts and sorts the ``N p`` entries several times.
+    """
+    n, p = A.shape
+    at = np.ascontiguousarray(A.T).reshape(-1)  # column after column
+    flat = np.flatnonzero(at)
+    counts = np.bincount(flat // n, minlength=p)
+    rows = flat % n
+    values = at[flat]
+    del at, flat
+    unit = np.arange(n)
+    indices = np.concatenate(
+        [rows, rows, np.tile(unit, n_xi), np.tile(unit, 2 * (n_u > 0))]
+    )
+    data = np.concatenate(
+        [values, -values, np.ones(n * n_xi),
+         np.ones(n_u), -np.ones(n_u)] if n_u else [values, -values, np.ones(n * n_xi)]
+    )
+    lengths = np.concatenate([counts, counts, np.full(n_xi, n), np.ones(2 * n_u, int)])
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    return sp.csc_array((data, indices, indptr), shape=(n, 2 * p + n_xi + 2 * n_u))
+
+
 def build_dense_lp(A: np.ndarray, y: np.ndarray, cost_z: np.ndarray,
                    tau: float | None, fit_intercept: bool) -> LinearProgram:
     """LP with the dictionary as a dense block (any design).
@@ -228,14 +241,7 @@ def build_dense_lp(A: np.ndarray, y: np.ndarray, cost_z: np.ndarray,
     n_xi = 1 if fit_intercept else 0
     n_u = 0 if interp else n
     n_var = 2 * p + n_xi + 2 * n_u
-    Asp = sp.csc_array(A)
-    blocks = [Asp, -Asp]
-    if fit_intercept:
-        blocks.append(sp.csc_array(np.ones((n, 1))))
-    if not interp:
-        eye = sp.identity(n, format="csc")
-        blocks += [eye, -eye]
-    matrix = sp.hstack(blocks, format="csc")
+    matrix = _dense_lp_matrix(np.asarray(A, dtype=np.float64), n_xi, n_u)
     cost = np.concatenate([
         cost_z, cost_z, np.zeros(n_xi),
         np.full(n_u, 0.0 if interp else tau), np.full(n_u, 0.0 if interp else 1 - tau),
@@ -387,26 +393,29 @@ def split_solution(lp: LinearProgram, x: np.ndarray) -> tuple[np.ndarray, float]
     return z, float(x[lp.intercept_index])
 
 
-def _highs_model(hs, cost, matrix, rhs, lower, upper):
-    model = hs.HighsLp()
-    n = cost.size
-    m = rhs.size
-    inf = hs.kHighsInf
-    model.num_col_ = n
-    model.num_row_ = m
-    model.col_cost_ = np.asarray(cost, dtype=float)
-    model.col_lower_ = np.where(np.isinf(lower), -inf, lower)
-    model.col_upper_ = np.where(np.isinf(upper), inf, upper)
-    model.row_lower_ = rhs
-    model.row_upper_ = rhs
+def _pass_lp(hs, h, cost, matrix, rhs, lower, upper) -> None:
+    """Pass ``min cost^T v, matrix v = rhs, lower <= v <= upper`` to ``h``.
+
+    Arrays go through highspy's array overload of ``passModel``: assigning
+    them to a ``HighsLp`` converts element by element (seconds for millions
+    of nonzeros).
+    """
     mat = sp.csc_array(matrix)
-    model.a_matrix_.format_ = hs.MatrixFormat.kColwise
-    model.a_matrix_.start_ = mat.indptr.astype(np.int32)
-    model.a_matrix_.index_ = mat.indices.astype(np.int32)
-    model.a_matrix_.value_ = mat.data
-    model.a_matrix_.num_col_ = n
-    model.a_matrix_.num_row_ = m
-    return model
+    inf = hs.kHighsInf
+    rhs = np.asarray(rhs, dtype=np.float64)
+    status = h.passModel(
+        int(cost.size), int(rhs.size), int(mat.nnz),
+        int(hs.MatrixFormat.kColwise), int(hs.ObjSense.kMinimize), 0.0,
+        np.asarray(cost, dtype=np.float64),
+        np.where(np.isinf(lower), -inf, lower).astype(np.float64),
+        np.where(np.isinf(upper), inf, upper).astype(np.float64),
+        rhs, rhs,
+        mat.indptr[:-1].astype(np.int32), mat.indices.astype(np.int32),
+        np.asarray(mat.data, dtype=np.float64),
+        np.zeros(cost.size, dtype=np.int32),  # all continuous
+    )
+    if status == hs.HighsStatus.kError:  # pragma: no cover - malformed LP
+        raise ValueError("HiGHS refused the linear program")
 
 
 def _compressed_slope_lp(x, y, t, d, act, cost_z, tau, fit_intercept):
@@ -519,7 +528,7 @@ def solve_slope_working_set(op, y, cost_z, tau, fit_intercept, initial, *,
         h = new_highs(hs)
         for key, value in (options or {}).items():
             h.setOptionValue(key, value)
-        h.passModel(_highs_model(hs, cost, matrix, rhs, lower, upper))
+        _pass_lp(hs, h, cost, matrix, rhs, lower, upper)
         if prev is not None:
             try:
                 _map_basis(hs, h, prev, ws, b, x.size, fit_intercept)

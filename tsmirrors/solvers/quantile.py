@@ -9,7 +9,10 @@ nonzeros (see :mod:`tsmirrors.solvers._lp`). Above ``N + p > 20,000`` that
 LP is solved by an exact working-set scheme (column generation over the
 knots, priced with ``|A^T g| <= beta w`` through one ``rmatvec`` per round,
 each round re-solved from the previous basis); the certificate is computed on
-the full problem as before.
+the full problem as before. A wide dense dictionary (a deep library: N rows
+and up to ~N^3 columns) is solved the same way, by column generation priced
+with ``A^T g``: HiGHS on the whole dense LP takes minutes there (most of it
+in presolve), the working set a fraction of a second.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from sklearn.exceptions import ConvergenceWarning
 from .._validation import check_nonnegative, check_quantile
 from ._design import check_problem
 from ._lp import (
+    HighsSession,
     _highspy,
+    build_dense_lp,
     build_quantile_lp,
     solve_lp,
     solve_slope_working_set,
@@ -207,6 +212,20 @@ def quantile_lasso(A, y, beta: float, tau: float = 0.5, *, weights=None,
         state = _QuantileState(A, y, fit_intercept, formulation, None, None)
         return _result(design, y, z, xi, g, ok, status, iters, "slope working-set",
                        cost_z, beta, tau, fit_intercept, tol, state)
+    if (lp is None and backend != "scipy" and _highspy() is not None
+            and getattr(design, "kind", None) == "dense"
+            and formulation in ("auto", "dense")
+            and p > max(_DENSE_WS_MIN_FEATURES, _DENSE_WS_RATIO * n)):
+        # A wide dense dictionary (a deep library: N rows, up to 1e5 columns):
+        # column generation priced with one product A^T g per round, exact.
+        initial = _initial_working_set(design, y, cost_z, tau, fit_intercept,
+                                       warm_start, n_grid=0,
+                                       n_corr=max(50, 2 * n))
+        z, xi, g, ok, status, iters = _solve_dense_working_set(
+            design.A, y, cost_z, tau, fit_intercept, initial)
+        state = _QuantileState(A, y, fit_intercept, formulation, None, None)
+        return _result(design, y, z, xi, g, ok, status, iters, "dense working-set",
+                       cost_z, beta, tau, fit_intercept, tol, state)
     if lp is None:
         lp = build_quantile_lp(design, y, cost_z, tau, fit_intercept, formulation)
     sol, session = solve_lp(lp, backend, session)
@@ -233,6 +252,50 @@ def _initial_working_set(design, y, cost_z, tau, fit_intercept, warm_start,
     if coef is not None and np.shape(coef) == (p,):
         parts.append(np.flatnonzero(coef))
     return np.unique(np.concatenate(parts))
+
+
+#: A dense design wider than this many columns (and ``_DENSE_WS_RATIO``
+#: times its rows) is solved by column generation.
+_DENSE_WS_MIN_FEATURES = 2_000
+_DENSE_WS_RATIO = 20
+
+
+def _solve_dense_working_set(A, y, cost_z, tau, fit_intercept, initial,
+                             max_rounds: int = 200):
+    """Quantile LP of a wide dense ``A`` by column generation, exactly.
+
+    Each round solves the LP on the working set of columns and prices every
+    column with the row duals ``g``: a column whose ``|A_j^T g|`` exceeds
+    its cost ``w_j`` has a negative reduced cost and joins the set (the
+    ``2 N`` most violated ones per round). When none does, ``g`` is dual
+    feasible for the full LP and the working-set optimum is the optimum.
+    """
+    n, p = A.shape
+    work = np.asarray(initial, dtype=np.int64)
+    iterations = 0
+    add = np.zeros(0, dtype=np.int64)
+    for _ in range(max_rounds):
+        lp = build_dense_lp(A[:, work], y, cost_z[work], tau, fit_intercept)
+        sol = HighsSession(lp, _WS_OPTIONS).solve()
+        iterations += sol.iterations
+        g = sol.row_duals[lp.data_rows]
+        if not sol.ok:
+            break
+        excess = np.abs(A.T @ g) - cost_z * (1.0 + 1e-9) - 1e-12
+        excess[work] = -np.inf
+        add = np.flatnonzero(excess > 0)
+        if add.size == 0:
+            break
+        if add.size > 2 * n:
+            add = add[np.argpartition(-excess[add], 2 * n - 1)[: 2 * n]]
+        work = np.union1d(work, add)
+    z = np.zeros(p)
+    xi = 0.0
+    if sol.ok:
+        z_work, xi = split_solution(lp, sol.x)
+        z[work] = z_work
+    status = sol.status if add.size == 0 or not sol.ok else "round limit reached"
+    return z, xi, g, sol.ok and add.size == 0, status, iterations
 
 
 # HiGHS options of the working-set solves: presolve off (the compressed LP is
