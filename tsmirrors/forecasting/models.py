@@ -23,7 +23,6 @@ import numbers
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_nonnegative
@@ -160,6 +159,8 @@ class AR1Forecaster(BaseForecaster):
         means = self._mean_path(z_last, steps)
         a = self.slope_
         summed = self.transform_.offset == 1
+        from scipy.stats import norm  # imported here: ~1 s at import time
+
         rows = []
         for h in range(1, steps + 1):
             powers = a ** np.arange(h)
@@ -170,7 +171,7 @@ class AR1Forecaster(BaseForecaster):
                 coef = powers
                 mean = means[h - 1]
             sd = np.sqrt(self.sigma2_ * np.sum(coef**2))
-            agg = mean + sd * stats.norm.ppf(self.quantiles_)
+            agg = mean + sd * norm.ppf(self.quantiles_)
             rows.append(self.transform_.to_level(agg, window[-1]))
         return pd.DataFrame(
             rows, index=self._future_index(steps, last), columns=list(self.quantiles_)
