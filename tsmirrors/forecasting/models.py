@@ -455,7 +455,7 @@ class SGDNetAR(_NetworkAR):
         beta: float = 1.0,
         n_neurons: int = 200,
         optimizer: str = "sgd",
-        lr: float = 0.05,
+        lr: float | str = "auto",
         epochs: int = 100,
         batch_size: int | None = None,
         target: str = DEFAULT_TARGET,
