@@ -223,7 +223,6 @@ def _run_backtests(y, args, quantiles, coverage, label):
     test_size = min(args.test_size, n - args.window) if args.test_size else (
         n - args.window
     )
-    max_horizon = _max_horizon(args)
     start = n - test_size - args.window
     series = y.iloc[start:]
     rows, frames = {}, []
@@ -235,7 +234,7 @@ def _run_backtests(y, args, quantiles, coverage, label):
         flush=True,
     )
     with _dask_client(args) as client:
-        for name, model in _models(args, quantiles, max_horizon).items():
+        for name, model in _models(args, quantiles, args.steps).items():
             t0 = time.perf_counter()
             scores, preds = backtest(
                 model,
@@ -258,18 +257,6 @@ def _run_backtests(y, args, quantiles, coverage, label):
                 f"  {name:<18} done in {time.perf_counter() - t0:.1f} s", flush=True
             )
     return rows, pd.concat(frames, ignore_index=True), series
-
-
-def _max_horizon(args) -> int:
-    """--max-horizon, which must cover --steps (default: --steps)."""
-    if args.max_horizon is None:
-        return args.steps
-    if args.max_horizon < args.steps:
-        raise ValueError(
-            f"--max-horizon {args.max_horizon} is below --steps {args.steps}; the "
-            "quantile model needs one direct model per step"
-        )
-    return args.max_horizon
 
 
 def _write_outputs(out: Path, rows, preds, series, label, title):
@@ -479,7 +466,7 @@ def _cmd_forecast(args) -> int:
         quantiles=quantiles,
         **net,
         n_features=args.n_features,
-        max_horizon=_max_horizon(args),
+        max_horizon=args.steps,  # one direct model per step
         calibration="conformal" if args.conformal else None,
     ).fit(train)
     fc = point.predict(args.steps)
@@ -596,8 +583,8 @@ def _cmd_library(args: argparse.Namespace) -> int:
         raise ValueError(
             f"--n-points needs at least 2 distinct points, got {args.n_points}"
         )
-    rng = np.random.default_rng(args.seed)
-    x = rng.normal(size=args.n_points)
+    # the counts hold for any points in general position: fixed random ones
+    x = np.random.default_rng(0).normal(size=args.n_points)
     rows = [
         ("deep_narrow", 2, a)
         for a in ("relu", "leaky_relu", "abs", "sign", "threshold")
@@ -816,12 +803,6 @@ def _add_model(p, window=2000, beta=1.0, target="difference"):
         "(default: the median and the --coverage interval)",
     )
     p.add_argument(
-        "--max-horizon",
-        type=_int_at_least(1),
-        default=None,
-        help="horizons of the direct quantile models (default --steps)",
-    )
-    p.add_argument(
         "--no-conformal",
         dest="conformal",
         action="store_false",
@@ -1009,9 +990,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     p.add_argument(
-        "--n-points", type=int, default=10, help="number of points N (default 10)"
+        "--n-points",
+        type=_int_at_least(2, " (distinct points)"),
+        default=10,
+        help="number of points N (default 10)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the random points")
     p.add_argument(
         "--memory-budget",
         type=_int_at_least(1),

@@ -55,9 +55,11 @@ def _library_choice(model, n_rows: int) -> tuple[int | None, str]:
     ``n_features="auto"`` keeps the exact library when its dense matrix fits
     :data:`AUTO_MEMORY_BUDGET` (2-layer networks never build it) and
     otherwise samples ``min(10 * n_rows, what fits)`` features per lag,
-    with a warning that says so. ``sampling="auto"`` is ``"sequential"`` for deep narrow
-    networks and ``"uniform"`` for the symmetrized one (where sequential
-    sampling is not defined).
+    with a warning that says so; it also samples when the exact library has
+    more than ``10 * n_rows`` features per lag, which would be slow to
+    solve. ``sampling="auto"`` is ``"sequential"`` for deep narrow networks
+    and ``"uniform"`` for the symmetrized one (where sequential sampling is
+    not defined).
     """
     from ..features import library_size
 
@@ -78,17 +80,22 @@ def _library_choice(model, n_rows: int) -> tuple[int | None, str]:
                 model.activation, model.depth, model.architecture, n_points=n_rows
             )
             fit = AUTO_MEMORY_BUDGET // (8 * n_rows * lags)
-            if size > fit:
-                # as many as fit, at most 10 per row: a Lasso that solves in
-                # seconds, with enough candidates per point to place kinks
-                n_features = max(1, min(int(fit), 10 * n_rows))
+            # at most 10 candidates per row: a Lasso that solves in seconds,
+            # with enough candidates per point to place the kinks
+            cap = max(1, min(int(fit), 10 * n_rows))
+            if size > cap:
+                n_features = cap
+                why = (
+                    f"over the memory budget of {AUTO_MEMORY_BUDGET / 2**30:g} GiB"
+                    if size > fit
+                    else "more than 10 per row"
+                )
                 warnings.warn(
                     f"{type(model).__name__}: the exact depth-{model.depth} "
                     f"{model.architecture} library on {n_rows} points has "
-                    f"{size:,} features per lag, over the memory budget of "
-                    f"{AUTO_MEMORY_BUDGET / 2**30:g} GiB; sampling {n_features:,} "
+                    f"{size:,} features per lag, {why}; sampling {n_features:,} "
                     f"features per lag ({sampling}) instead (n_features='auto'; "
-                    "pass n_features=K to choose)",
+                    "pass n_features=K to choose, or None for the exact library)",
                     UserWarning,
                     stacklevel=3,
                 )
@@ -114,6 +121,7 @@ class NaiveForecaster(BaseForecaster):
         self._fit_transform(levels, "level")
         self._store_window(levels)
         self.levels_ = levels.copy()
+        self.n_neurons_ = 0  # no network
         if self.quantiles is not None:
             self.quantiles_ = check_quantiles(self.quantiles)
         return self
@@ -175,6 +183,7 @@ class AR1Forecaster(BaseForecaster):
             fit.sigma2,
         )
         self._store_window(levels)
+        self.n_neurons_ = 0  # a linear model, no network
         if self.quantiles is not None:
             self.quantiles_ = check_quantiles(self.quantiles)
         return self
@@ -342,8 +351,9 @@ class ConvexAR(_NetworkAR):
     n_features : int, None or "auto", default="auto"
         Sampled features per lag (None: the exact library). ``"auto"`` uses
         the exact library when it fits in memory (always for 2-layer
-        networks) and otherwise samples ``min(10 n, what fits)`` features
-        per lag on ``n`` rows, with a warning that says so.
+        networks) and has at most ``10 n`` features per lag on ``n`` rows,
+        and otherwise samples ``min(10 n, what fits)`` features per lag,
+        with a warning that says so.
     target : {"difference", "level", "log_return", "standardize"}, default="difference"
     random_state : int, RandomState or None, default=None
     sampling : {"auto", "sequential", "uniform"}, default="auto"
