@@ -308,6 +308,8 @@ def test_forecast_honours_activation_and_writes_csv(capsys, short_csv, tmp_path)
             "120",
             "--steps",
             "3",
+            "--beta",
+            "0.01",  # small enough to keep neurons, where the activation shows
             "--activation",
             activation,
             "--out",
@@ -394,9 +396,10 @@ def test_backtest_sgd_end_to_end(capsys, short_csv, tmp_path):
 
 def test_demo_help_shows_the_defaults_demo_uses():
     res = run_cli("demo", "--help")
-    assert "(default 0.01)" in res.stdout
-    assert "(default level)" in res.stdout
-    assert "MASE" in res.stdout  # the metrics are defined in --help
+    text = " ".join(res.stdout.split())
+    assert "(4.3) scaling (default 0.01)" in text
+    assert "target transform (default level)" in text
+    assert "MASE mean of |y - yhat| / s" in text  # the metrics are in --help
 
 
 def test_dask_backend_starts_one_cluster_per_run(monkeypatch, capsys, tmp_path):
