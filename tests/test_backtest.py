@@ -26,7 +26,6 @@ from tsmirrors.metrics import (
     empirical_coverage,
     interval_score,
     mae,
-    mase,
     mean_interval_width,
     mse,
     pinball_loss,
@@ -197,9 +196,11 @@ def test_predictions_by_hand_with_timestamps_and_gap():
     scores, pred = run(LastValue(), y, 3, steps=2, gap=1)
     # origins 3, 5, 7: forecasts of y[4:6], y[6:8], y[8:9] from y[2], y[4], y[6]
     assert list(pred.columns) == [
-        "fold", "origin", "timestamp", "step", "y_true", "y_pred", "certified"
+        "fold", "refit", "origin", "timestamp", "step", "y_true", "y_pred",
+        "certified",
     ]
     assert pred["fold"].tolist() == [0, 0, 1, 1, 2]
+    assert pred["refit"].tolist() == [0, 0, 1, 1, 2]
     assert pred["step"].tolist() == [1, 2, 1, 2, 1]
     assert pred["origin"].tolist() == [y.index[i] for i in (2, 2, 4, 4, 6)]
     assert pred["timestamp"].tolist() == [y.index[i] for i in (4, 5, 6, 7, 8)]
@@ -253,7 +254,13 @@ def test_scores_match_the_metric_functions_per_fold_and_overall():
                "interval_score", "crps")
     scores, pred = run(f, y, 20, steps=7, refit=2, metrics=metrics, coverage=0.5)
     qcols = ["q_0.05", "q_0.25", "q_0.5", "q_0.75", "q_0.95"]
-    assert list(pred.columns)[6:] == [*qcols, "lower", "upper", "certified"]
+    assert list(pred.columns)[7:] == [*qcols, "lower", "upper", "certified"]
+    # a fold is one forecast origin; every second origin refits
+    assert pred.groupby("fold")["refit"].first().tolist() == [0, 0, 1, 1, 2, 2]
+    # MASE scale of each forecast: the naive MAE of the window its fit saw
+    folds = BacktestSplit(20, steps=7, refit=2).folds(60)
+    scale = np.array([np.mean(np.abs(np.diff(y[f.train]))) for f in folds])
+    pred["scaled"] = np.abs(pred["y_true"] - pred["y_pred"]) / scale[pred["fold"]]
     np.testing.assert_array_equal(pred["lower"], pred["q_0.25"])
     np.testing.assert_array_equal(pred["upper"], pred["q_0.75"])
     taus = np.array(f.quantiles)
@@ -262,7 +269,7 @@ def test_scores_match_the_metric_functions_per_fold_and_overall():
         yt, yp = part["y_true"], part["y_pred"]
         lo, hi, q = part["lower"], part["upper"], part[qcols].to_numpy()
         return [
-            mse(yt, yp), rmse(yt, yp), mae(yt, yp), mase(yt, yp, y[:20]),
+            mse(yt, yp), rmse(yt, yp), mae(yt, yp), part["scaled"].mean(),
             float(np.mean(pinball_loss(yt, q, taus))),
             empirical_coverage(yt, lo, hi), mean_interval_width(lo, hi),
             interval_score(yt, lo, hi, coverage=0.5),
@@ -279,15 +286,28 @@ def test_scores_match_the_metric_functions_per_fold_and_overall():
     assert scores.loc["overall", "mse"] != pytest.approx(scores["mse"][:-1].mean())
 
 
-def test_mase_is_scaled_by_the_initial_window():
+def test_mase_is_scaled_by_each_training_window():
     y = np.array([1.0, 3.0, 2.0, 6.0, 4.0, 9.0, 8.0, 12.0])
     scores, pred = run(LastValue(), y, 4, steps=2, window="rolling",
                        metrics=("mae", "mase"))
-    scale = np.mean(np.abs(np.diff(y[:4])))  # (2 + 1 + 4) / 3
-    np.testing.assert_allclose(scores["mase"], scores["mae"] / scale)
-    assert scores.loc["overall", "mae"] == pytest.approx(
-        np.mean(np.abs(pred["y_true"] - pred["y_pred"]))
+    # fold 0 is fit on y[0:4], fold 1 on y[2:6]: naive MAEs 7/3 and 11/3
+    scale = np.array([7 / 3, 11 / 3])
+    np.testing.assert_allclose(scores["mase"][:2], scores["mae"][:2] / scale)
+    # overall: the mean of the scaled errors |y - yhat| / s
+    err = np.abs(pred["y_true"] - pred["y_pred"]).to_numpy()
+    assert scores.loc["overall", "mase"] == pytest.approx(
+        np.mean(err / np.repeat(scale, 2))
     )
+    assert scores.loc["overall", "mae"] == pytest.approx(np.mean(err))
+
+
+def test_coverage_defaults_to_the_forecasters_symmetric_pair():
+    y = np.cumsum(np.random.default_rng(1).normal(size=40))
+    scores, pred = run(LastValue(quantiles=(0.1, 0.5, 0.9)), y, 20, steps=2)
+    np.testing.assert_array_equal(pred["lower"], pred["q_0.1"])
+    np.testing.assert_array_equal(pred["upper"], pred["q_0.9"])
+    with pytest.raises(ValueError, match="no symmetric pair"):
+        run(LastValue(quantiles=(0.1, 0.5)), y, 20)
 
 
 def test_quantile_metrics_are_nan_for_point_forecasters():
@@ -464,7 +484,7 @@ Y30 = np.arange(30.0) ** 1.1
         (NaiveForecaster(), {"client": object()},
          "client is only used with backend='dask', got backend='loky'"),
         (NaiveForecaster(), {"coverage": 1.0}, "coverage must be in (0, 1), got 1.0"),
-        (NaiveForecaster(quantiles=(0.1, 0.5, 0.9)), {},
+        (NaiveForecaster(quantiles=(0.1, 0.5, 0.9)), {"coverage": 0.9},
          "coverage=0.9 needs the quantile levels 0.05 and 0.95, but the forecaster "
          "has [0.1, 0.5, 0.9]; it supports coverage in [0.8]"),
         (ConvexQuantileAR(max_horizon=2), {"steps": 2, "gap": 1},

@@ -150,10 +150,9 @@ def test_library_table():
     ("args", "message"),
     [
         (("backtest", "--csv", "no/such/file.csv"), "not found"),
-        (("library", "--n-points", "1"), "at least 2 distinct points"),
         (
-            ("forecast", "--csv", str(GEMINI_2017), "--steps", "0"),
-            "--steps must be >= 1",
+            ("forecast", "--csv", str(GEMINI_2017), "--window", "9000"),
+            "--window 9000 is longer than the 8760 observations",
         ),
         (
             ("backtest", "--csv", str(GEMINI_2017), "--window", "9000"),
@@ -199,3 +198,277 @@ def test_every_subcommand_has_help_with_examples():
         res = run_cli(command, "--help")
         assert res.returncode == 0
         assert "example" in res.stdout
+
+
+# ------------------------------------------------------ options, as run
+def run_main(capsys, *args):
+    code = cli.main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def short_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "btc.csv"
+    with open(GEMINI_2017) as handle:
+        path.write_text("".join(handle.readlines()[:301]))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("forecast", "--window", "-5"), "argument --window: must be an integer >= 1"),
+        (
+            ("backtest", "--test-size", "-3"),
+            "argument --test-size: must be an integer >= 0, got -3",
+        ),
+        (("path", "--n-betas", "0"), "argument --n-betas: must be an integer >= 2"),
+        (("forecast", "--activation", "bogus"), "argument --activation: invalid"),
+        (("backtest", "--backend", "spark"), "argument --backend: invalid choice"),
+    ],
+)
+def test_bad_values_are_refused_by_the_parser(capsys, short_csv, args, message):
+    code, out, err = run_main(capsys, *args, "--csv", short_csv)
+    assert code == 2
+    assert message in err
+    assert out == ""
+
+
+def test_plot_without_extension_is_refused_before_fitting(capsys, short_csv, tmp_path):
+    target = tmp_path / "noext"
+    code, out, err = run_main(
+        capsys, "forecast", "--csv", short_csv, "--plot", str(target)
+    )
+    assert code == 1
+    assert f"--plot {target}: the file name must end in one of .png" in err
+    assert out == ""  # nothing was fit
+    assert not list(tmp_path.iterdir())
+
+
+def test_debug_is_accepted_after_the_subcommand(capsys, tmp_path):
+    code, out, err = run_main(
+        capsys, "backtest", "--csv", str(tmp_path / "none.csv"), "--debug"
+    )
+    assert code == 1
+    assert "Traceback" in err and "price file not found" in err
+
+
+def test_version():
+    from tsmirrors import __version__
+
+    res = run_cli("--version")
+    assert res.returncode == 0
+    assert res.stdout.strip() == f"tsmirrors {__version__}"
+
+
+def test_a_closed_pipe_ends_quietly():
+    import os
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line, as with `| head`
+    try:
+        res = subprocess.run(
+            [sys.executable, "-m", "tsmirrors.cli", "library", "--n-points", "4"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        os.close(write)
+    assert res.returncode == 141  # as a Unix tool ended by SIGPIPE
+    assert res.stderr == ""
+
+
+def test_warnings_print_one_line(capsys, tmp_path):
+    lines = GEMINI_2017.read_text().splitlines()[:201]
+    dup = tmp_path / "dup.csv"
+    dup.write_text("\n".join([*lines[:100], lines[99], *lines[100:]]) + "\n")
+    code, out, err = run_main(
+        capsys, "forecast", "--csv", str(dup), "--window", "150", "--steps", "1"
+    )
+    assert code == 0, err
+    warning = [line for line in err.splitlines() if line.strip()]
+    assert len(warning) == 1
+    assert warning[0].startswith("tsmirrors: warning: ")
+    assert "duplicated" in warning[0]
+
+
+def test_forecast_honours_activation_and_writes_csv(capsys, short_csv, tmp_path):
+    tables = {}
+    for activation in ("abs", "relu"):
+        path = tmp_path / f"{activation}.csv"
+        code, out, err = run_main(
+            capsys,
+            "forecast",
+            "--csv",
+            short_csv,
+            "--window",
+            "120",
+            "--steps",
+            "3",
+            "--beta",
+            "0.01",  # small enough to keep neurons, where the activation shows
+            "--activation",
+            activation,
+            "--out",
+            str(path),
+        )
+        assert code == 0, err
+        tables[activation] = pd.read_csv(path, index_col="timestamp")
+    assert list(tables["abs"].columns) == ["forecast", "median", "lower", "upper"]
+    assert len(tables["abs"]) == 3
+    assert not tables["abs"].equals(tables["relu"])
+    assert [p.name for p in tmp_path.iterdir()] != []  # no temporary files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["abs.csv", "relu.csv"]
+
+
+def test_forecast_refuses_too_few_calibration_rows(capsys, short_csv):
+    code, out, err = run_main(
+        capsys,
+        "forecast",
+        "--csv",
+        short_csv,
+        "--window",
+        "100",
+        "--coverage",
+        "0.99",
+    )
+    assert code == 1
+    assert "needs at least ceil(1 / (1 - 0.99)) - 1 = 99 calibration rows" in err
+    assert "inf" not in out
+
+
+def test_backtest_steps_fits_one_quantile_model_per_step(capsys, short_csv, tmp_path):
+    code, out, err = run_main(
+        capsys,
+        "backtest",
+        "--csv",
+        short_csv,
+        "--window",
+        "60",
+        "--test-size",
+        "12",
+        "--refit",
+        "2",
+        "--steps",
+        "6",
+        "--no-progress",
+        "--out",
+        str(tmp_path),
+    )
+    assert code == 0, err
+    assert "one-step" not in out
+    assert "12 forecasts, 1 to 6 steps ahead" in out
+    preds = pd.read_csv(tmp_path / "predictions.csv")
+    quantile = preds[preds["model"] == "ConvexQuantileAR"]
+    assert sorted(quantile["step"].unique()) == [1, 2, 3, 4, 5, 6]
+    assert quantile["fold"].nunique() == 2  # two origins
+    assert quantile["refit"].nunique() == 1  # one fit (refit every 2 origins)
+
+
+def test_backtest_sgd_end_to_end(capsys, short_csv, tmp_path):
+    code, out, err = run_main(
+        capsys,
+        "backtest",
+        "--csv",
+        short_csv,
+        "--window",
+        "60",
+        "--test-size",
+        "6",
+        "--refit",
+        "3",
+        "--sgd",
+        "--no-progress",
+        "--out",
+        str(tmp_path),
+    )
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if line.startswith("SGD net"))
+    mse_sgd = float(row.split()[2])
+    row = next(line for line in out.splitlines() if line.startswith("naive"))
+    mse_naive = float(row.split()[1])
+    # a stable fit is in the range of the naive forecast (it diverged to 1e32)
+    assert mse_sgd < 10 * mse_naive
+
+
+def test_demo_help_shows_the_defaults_demo_uses():
+    res = run_cli("demo", "--help")
+    text = " ".join(res.stdout.split())
+    assert "(4.3) scaling (default 0.01)" in text
+    assert "target transform (default level)" in text
+    assert "MASE mean of |y - yhat| / s" in text  # the metrics are in --help
+
+
+def test_dask_backend_starts_one_cluster_per_run(monkeypatch, capsys, tmp_path):
+    import distributed
+
+    from tsmirrors import backtesting
+
+    started, clients_seen = [], []
+
+    class FakeCluster:
+        def __init__(self, **kwargs):
+            started.append(kwargs)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    class FakeClient(FakeCluster):
+        def __init__(self, cluster):
+            pass
+
+    real_backtest = backtesting.backtest
+
+    def backtest(*args, client=None, backend="loky", **kwargs):
+        clients_seen.append(client)
+        return real_backtest(*args, backend="sequential", **kwargs)
+
+    monkeypatch.setattr(distributed, "LocalCluster", FakeCluster)
+    monkeypatch.setattr(distributed, "Client", FakeClient)
+    monkeypatch.setattr(backtesting, "backtest", backtest)
+    code, out, err = run_main(
+        capsys,
+        "demo",
+        "--length",
+        "200",
+        "--window",
+        "60",
+        "--test-size",
+        "4",
+        "--refit",
+        "2",
+        "--no-progress",
+        "--backend",
+        "dask",
+        "--n-jobs",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
+    assert code == 0, err
+    assert len(started) == 1 and started[0]["n_workers"] == 2
+    assert len(clients_seen) == 4  # four models, one client
+    assert all(isinstance(c, FakeClient) for c in clients_seen)
+    assert len({id(c) for c in clients_seen}) == 1
+
+
+def test_a_missing_file_does_not_import_the_numerical_stack():
+    code = (
+        "import sys\n"
+        "from tsmirrors import cli\n"
+        "assert cli.main(['backtest', '--csv', 'no/such.csv']) == 1\n"
+        "heavy = [m for m in ('scipy.stats', 'sklearn', 'torch', 'statsmodels',\n"
+        "         'matplotlib', 'numba') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "[]"

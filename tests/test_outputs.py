@@ -206,7 +206,7 @@ def test_bad_out_is_refused_before_any_work(tmp_path, capsys, no_work):
     err = _cli_error(
         ["forecast", "--csv", csv, "--plot", str(tmp_path / "f.xyz")], capsys
     )
-    assert "unsupported image format 'xyz'" in err
+    assert "must end in one of .png" in err and "got .xyz" in err
     assert existing.read_text() == "x"
     # a good --out is checked without being created: a failed run leaves nothing
     fresh = tmp_path / "new" / "out"

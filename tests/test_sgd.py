@@ -266,7 +266,7 @@ def test_init_must_match():
         (dict(loss="huber"), "loss must be one of"),
         (dict(quantile=1.3), r"quantile must be in \(0, 1\), got 1.3"),
         (dict(optimizer="lbfgs"), "optimizer must be one of"),
-        (dict(lr=0.0), "lr must be a finite number > 0, got 0.0"),
+        (dict(lr=0.0), "lr must be 'auto' or a finite number > 0, got 0.0"),
         (dict(epochs=0), "epochs must be a positive integer, got 0"),
         (dict(batch_size=2.5), "batch_size must be a positive integer, got 2.5"),
         (dict(n_neurons=0), "n_neurons must be a positive integer, got 0"),
@@ -294,3 +294,38 @@ def test_nan_input_is_rejected():
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+# ------------------------------------------------- defaults on real prices
+BTC_2017 = (
+    __import__("pathlib").Path(__file__).resolve().parents[1].parent
+    / "shared" / "data" / "btc" / "BTCUSD_gemini_1h_2017.csv"
+)
+
+
+def test_default_learning_rate_does_not_overshoot_on_spread_inputs():
+    rng = np.random.default_rng(0)
+    X = 20.0 * rng.standard_t(3, size=(300, 1))  # heavy tails, as price moves
+    y = np.abs(X[:, 0]) + rng.normal(size=300)
+    model = SGDNetRegressor(n_neurons=100, epochs=5, beta=1e-3, random_state=0)
+    model.fit(X, y)
+    assert model.n_iter_ == 5  # no non-finite epoch
+    assert 0 < model.lr_ < 0.05
+    assert model.history_["objective"].iloc[-1] < model.initial_objective_
+
+
+def test_sgd_forecaster_with_defaults_stays_near_the_price():
+    from tsmirrors.data import load_prices
+    from tsmirrors.forecasting import SGDNetAR
+
+    y = load_prices(BTC_2017)["close"].iloc[-200:]
+    for lags in (1, 3):
+        model = SGDNetAR(lags=lags, epochs=5, random_state=0).fit(y)
+        forecast = model.predict(3).to_numpy()
+        # hourly BTC moves by well under 10%: a stable fit forecasts near the
+        # last price (the old default diverged to -556,253 and 1e17)
+        np.testing.assert_allclose(forecast, y.iloc[-1], rtol=0.1)
+        rows = np.stack([y.to_numpy()[-60:-10], y.to_numpy()[-50:]])
+        batch = model.predict_one_step(rows)  # reversed lags: negative strides
+        single = [model.predict(1, last_window=row).iloc[0] for row in rows]
+        np.testing.assert_allclose(batch, single, rtol=1e-12)

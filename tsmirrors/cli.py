@@ -7,38 +7,15 @@ network; ``tsmirrors backtest`` runs it on a ticker (yfinance) or a CSV.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 import numpy as np
-
-from ._version import __version__
-
-EXAMPLES = {
-    "demo": (
-        "examples:\n  tsmirrors demo\n  tsmirrors demo --out demo-output --n-jobs 2"
-    ),
-    "backtest": (
-        "examples:\n"
-        "  tsmirrors backtest                      # BTC-USD hourly via yfinance\n"
-        "  tsmirrors backtest ETH-USD --interval 1d\n"
-        "  tsmirrors backtest --csv BTCUSD_gemini_1h_2017.csv --refit 24\n"
-        "  tsmirrors backtest --csv prices.csv --sgd --n-jobs 2 --backend dask"
-    ),
-    "forecast": (
-        "examples:\n"
-        "  tsmirrors forecast --csv BTCUSD_gemini_1h_2017.csv --steps 12 --plot f.png\n"
-        "  tsmirrors forecast BTC-USD --steps 24"
-    ),
-    "path": (
-        "examples:\n"
-        "  tsmirrors path --csv BTCUSD_gemini_1h_2017.csv --window 1000\n"
-        "  tsmirrors path --csv prices.csv --activation relu --out path-output"
-    ),
-    "library": "example:\n  tsmirrors library --n-points 10",
-}
 
 
 # ----------------------------------------------------------------- sources
@@ -81,7 +58,19 @@ def _rows_used(args) -> int | None:
     return window + args.test_size if args.test_size and args.test_size > 0 else None
 
 
-def _models(args, quantiles):
+def _network_params(args) -> dict:
+    """The parameters every network forecaster takes from the command line."""
+    return {
+        "lags": args.lags,
+        "beta": args.beta,
+        "target": args.target,
+        "activation": args.activation,
+        "depth": args.depth,
+        "architecture": args.architecture,
+    }
+
+
+def _models(args, quantiles, max_horizon: int = 1):
     from .forecasting import (
         AR1Forecaster,
         ConvexAR,
@@ -90,38 +79,64 @@ def _models(args, quantiles):
         SGDNetAR,
     )
 
+    net = _network_params(args)
     models = {
-        "ConvexAR": ConvexAR(
-            lags=args.lags,
-            beta=args.beta,
-            target=args.target,
-            activation=args.activation,
-        ),
+        "ConvexAR": ConvexAR(**net, n_features=args.n_features),
         "ConvexQuantileAR": ConvexQuantileAR(
             quantiles=quantiles,
-            lags=args.lags,
-            beta=args.beta,
-            target=args.target,
-            activation=args.activation,
+            **net,
+            n_features=args.n_features,
+            max_horizon=max_horizon,
             calibration="conformal" if args.conformal else None,
         ),
         "AR(1)+bias": AR1Forecaster(quantiles=quantiles),
         "naive": NaiveForecaster(quantiles=quantiles),
     }
     if getattr(args, "sgd", False):
-        models["SGD net"] = SGDNetAR(
-            lags=args.lags,
-            beta=args.beta,
-            target=args.target,
-            activation=args.activation,
-            random_state=0,
-        )
+        models["SGD net"] = SGDNetAR(**net, random_state=0)
     return models
 
 
 def _quantiles_for(coverage: float):
     lo = round((1 - coverage) / 2, 6)
     return (lo, 0.5, round(1 - lo, 6))
+
+
+def _interval(args) -> tuple[tuple[float, ...], float]:
+    """The quantile levels to forecast and the coverage of the interval shown.
+
+    Without --quantiles: the median and the central interval of --coverage
+    (0.9 by default). With --quantiles and no --coverage: the interval of the
+    outermost symmetric pair of levels.
+    """
+    if args.quantiles is None:
+        coverage = 0.9 if args.coverage is None else args.coverage
+        return _quantiles_for(coverage), coverage
+    levels = np.asarray(args.quantiles)
+    pairs = [
+        round(1 - 2 * tau, 6)
+        for tau in levels
+        if tau < 0.5 and np.any(np.isclose(levels, 1 - tau))
+    ]
+    if args.coverage is None:
+        if not pairs:
+            raise ValueError(
+                f"--quantiles {_format_levels(levels)} has no symmetric pair "
+                "(tau, 1 - tau) to show as an interval; add one, e.g. "
+                "--quantiles 0.05,0.5,0.95"
+            )
+        return tuple(args.quantiles), max(pairs)
+    if not any(np.isclose(args.coverage, pairs)):
+        lo, hi = (1 - args.coverage) / 2, (1 + args.coverage) / 2
+        raise ValueError(
+            f"--coverage {args.coverage:g} needs the levels {lo:g} and {hi:g} in "
+            f"--quantiles {_format_levels(levels)}"
+        )
+    return tuple(args.quantiles), args.coverage
+
+
+def _format_levels(levels) -> str:
+    return ",".join(f"{tau:g}" for tau in levels)
 
 
 # ------------------------------------------------------------------ tables
@@ -150,47 +165,75 @@ def format_table(rows: dict) -> str:
     return "\n".join(lines)
 
 
-def _run_backtests(y, args, quantiles, label):
+@contextlib.contextmanager
+def _dask_client(args):
+    """One dask cluster for the whole run (None unless --backend dask)."""
+    if args.backend != "dask":
+        yield None
+        return
+    import logging
+
+    from ._optional import import_optional
+
+    distributed = import_optional("distributed")
+    n_workers = args.n_jobs if args.n_jobs > 0 else (os.cpu_count() or 1)
+    with distributed.LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    ) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+def _run_backtests(y, args, quantiles, coverage, label):
     import pandas as pd
 
     from .backtesting import backtest
 
     n = y.size
-    test_size = (
-        min(args.test_size, n - args.window) if args.test_size else n - args.window
-    )
-    if test_size < 1:
+    if args.window >= n:
         raise ValueError(
             f"{label} has {n} observations, not enough for --window {args.window} "
             "and a test period; lower --window"
         )
+    test_size = min(args.test_size, n - args.window) if args.test_size else (
+        n - args.window
+    )
     start = n - test_size - args.window
     series = y.iloc[start:]
     rows, frames = {}, []
+    ahead = "1 step" if args.steps == 1 else f"1 to {args.steps} steps"
     print(
-        f"Rolling backtest on {label}: {test_size} one-step forecasts, window "
-        f"{args.window}, refit every {args.refit}",
+        f"{args.window_type.capitalize()} backtest on {label}: {test_size} "
+        f"forecasts, {ahead} ahead, window {args.window}, refit every "
+        f"{args.refit} origin(s)",
         flush=True,
     )
-    for name, model in _models(args, quantiles).items():
-        t0 = time.perf_counter()
-        scores, preds = backtest(
-            model,
-            series,
-            initial_train_size=args.window,
-            steps=args.steps,
-            refit=args.refit,
-            window="rolling",
-            coverage=args.coverage,
-            n_jobs=args.n_jobs,
-            backend=args.backend,
-            progress=not args.no_progress,
-        )
-        overall = scores.loc["overall"].to_dict()
-        rows[name] = overall
-        preds = preds.assign(model=name)
-        frames.append(preds)
-        print(f"  {name:<18} done in {time.perf_counter() - t0:.1f} s", flush=True)
+    with _dask_client(args) as client:
+        for name, model in _models(args, quantiles, args.steps).items():
+            t0 = time.perf_counter()
+            scores, preds = backtest(
+                model,
+                series,
+                initial_train_size=args.window,
+                steps=args.steps,
+                refit=args.refit,
+                window=args.window_type,
+                coverage=coverage,
+                n_jobs=args.n_jobs,
+                backend=args.backend,
+                progress=not args.no_progress,
+                client=client,
+            )
+            overall = scores.loc["overall"].to_dict()
+            rows[name] = overall
+            preds = preds.assign(model=name)
+            frames.append(preds)
+            print(
+                f"  {name:<18} done in {time.perf_counter() - t0:.1f} s", flush=True
+            )
     return rows, pd.concat(frames, ignore_index=True), series
 
 
@@ -225,12 +268,17 @@ def _plot_backtest(path: Path, preds, series, title):
 # ---------------------------------------------------------------- commands
 def _cmd_backtest(args) -> int:
     y, label = _load_series(args)  # offline: names --csv and `tsmirrors demo`
-    quantiles = _quantiles_for(args.coverage)
-    rows, preds, series = _run_backtests(y, args, quantiles, label)
+    quantiles, coverage = _interval(args)
+    rows, preds, series = _run_backtests(y, args, quantiles, coverage, label)
     print()
     print(format_table(rows))
     pred_path, png = _write_outputs(
-        Path(args.out), rows, preds, series, label, f"Rolling backtest on {label}"
+        Path(args.out),
+        rows,
+        preds,
+        series,
+        label,
+        f"{args.window_type.capitalize()} backtest on {label}",
     )
     print(f"\nwrote {pred_path}, {Path(args.out) / 'scores.csv'} and {png}")
     return 0
@@ -248,8 +296,8 @@ def _cmd_demo(args) -> int:
         f"a planted series (Section 4: {args.neurons} abs neurons, "
         f"sigma^2={args.sigma2}, T={args.length})"
     )
-    quantiles = _quantiles_for(args.coverage)
-    rows, preds, series = _run_backtests(y, args, quantiles, label)
+    quantiles, coverage = _interval(args)
+    rows, preds, series = _run_backtests(y, args, quantiles, coverage, label)
     print()
     print(format_table(rows))
     # recover the planted network from the whole series, as a 2-layer abs net
@@ -294,7 +342,7 @@ def _cmd_demo(args) -> int:
         preds,
         series,
         label,
-        "Rolling backtest on a planted series",
+        f"{args.window_type.capitalize()} backtest on a planted series",
     )
     print(f"\nwrote {pred_path}, {Path(args.out) / 'scores.csv'} and {png}")
     return 0
@@ -306,34 +354,44 @@ def _cmd_forecast(args) -> int:
     from .forecasting import ConvexAR, ConvexQuantileAR
 
     y, label = _load_series(args)
-    if args.steps < 1:
-        raise ValueError(f"--steps must be >= 1, got {args.steps}")
-    train = y.iloc[-args.window :] if args.window else y
-    quantiles = _quantiles_for(args.coverage)
-    point = ConvexAR(lags=args.lags, beta=args.beta, target=args.target).fit(train)
+    if args.window > y.size:
+        raise ValueError(
+            f"--window {args.window} is longer than the {y.size} observations of "
+            f"{label}; lower --window"
+        )
+    train = y.iloc[-args.window :]
+    quantiles, coverage = _interval(args)
+    net = _network_params(args)
+    point = ConvexAR(**net, n_features=args.n_features).fit(train)
     qmodel = ConvexQuantileAR(
         quantiles=quantiles,
-        lags=args.lags,
-        beta=args.beta,
-        target=args.target,
-        max_horizon=args.steps,
-        calibration="conformal",
+        **net,
+        n_features=args.n_features,
+        max_horizon=args.steps,  # one direct model per step
+        calibration="conformal" if args.conformal else None,
     ).fit(train)
     fc = point.predict(args.steps)
     q = qmodel.predict_quantiles(args.steps)
-    table = pd.DataFrame(
-        {
-            "forecast": fc,
-            "median": q[quantiles[1]],
-            "lower": q[quantiles[0]],
-            "upper": q[quantiles[2]],
-        }
-    )
+    lo, hi = (1 - coverage) / 2, (1 + coverage) / 2
+    columns = {"forecast": fc}
+    for tau in quantiles:
+        if not (np.isclose(tau, lo) or np.isclose(tau, hi)):
+            columns["median" if np.isclose(tau, 0.5) else f"q_{tau:g}"] = q[tau]
+    columns["lower"] = q[min(quantiles, key=lambda t: abs(t - lo))]
+    columns["upper"] = q[min(quantiles, key=lambda t: abs(t - hi))]
+    table = pd.DataFrame(columns)
+    table.index.name = "timestamp"
     print(
         f"Next {args.steps} step(s) of {label} (fit on the last {train.size} "
-        f"observations; {args.coverage:.0%} interval):"
+        f"observations; {coverage:.0%} interval):"
     )
     print(table.to_string(float_format=lambda v: f"{v:.2f}"))
+    if args.out:
+        from ._atomic import atomic_open
+
+        with atomic_open(args.out, "w", newline="") as fh:
+            table.to_csv(fh)
+        print(f"wrote {args.out}")
     if args.plot:
         from ._optional import import_optional
         from .plotting import plot_forecast, price_axis_label
@@ -351,7 +409,7 @@ def _cmd_forecast(args) -> int:
         from ._atomic import atomic_open
 
         with atomic_open(args.plot, "wb") as fh:
-            ax.figure.savefig(fh, format=_plot_format(args.plot), dpi=110)
+            ax.figure.savefig(fh, format=Path(args.plot).suffix[1:].lower(), dpi=110)
         print(f"wrote {args.plot}")
     return 0
 
@@ -362,20 +420,30 @@ def _cmd_path(args) -> int:
     from .data import lag_embed
     from .features import Library
     from .forecasting import make_transform
+    from .models.convex import HStackDesign
     from .solvers import lasso_path
 
     y, label = _load_series(args)
+    if args.window > y.size:
+        raise ValueError(
+            f"--window {args.window} is longer than the {y.size} observations of "
+            f"{label}; lower --window"
+        )
     levels = y.to_numpy()[-args.window :]
     tr = make_transform(args.target).fit(levels)
     z = tr.forward(levels)
     z = z / z.std()
-    X, t, _ = lag_embed(z, lags=1)
-    lib = Library(activation=args.activation).fit(X[:, 0])
-    path = lasso_path(lib.operator(), t)
+    X, t, _ = lag_embed(z, lags=args.lags)
+    # one 1-D library per lag: the additive network of ConvexAR(lags=...)
+    ops = [
+        Library(activation=args.activation).fit(X[:, k]).operator()
+        for k in range(args.lags)
+    ]
+    op = ops[0] if args.lags == 1 else HStackDesign(ops)
+    path = lasso_path(op, t)
     T = t.size
     betas = np.geomspace(path.betas[0] * 1e-4, path.betas[0], args.n_betas)
     coefs, intercepts = path.evaluate(betas)
-    op = lib.operator()
     rows = []
     for b, c, xi in zip(betas, coefs, intercepts):
         r = t - (op.matvec(c) + xi)
@@ -408,7 +476,8 @@ def _cmd_path(args) -> int:
         frame.to_csv(run.path("path.csv"), index=False)
         ax.figure.savefig(run.path("path.png"), dpi=110)
     print(
-        f"Exact path of the 2-layer {args.activation} network on {label}: "
+        f"Exact path of the 2-layer {args.activation} network ({args.lags} "
+        f"lag(s), target {args.target}) on {label}: "
         f"{path.n_kinks} kinks, beta_max(4.3) = {2 * path.betas[0] / T:.4g}"
     )
     print(frame.iloc[:: max(1, len(frame) // 10)].to_string(index=False))
@@ -424,8 +493,8 @@ def _cmd_library(args: argparse.Namespace) -> int:
         raise ValueError(
             f"--n-points needs at least 2 distinct points, got {args.n_points}"
         )
-    rng = np.random.default_rng(args.seed)
-    x = rng.normal(size=args.n_points)
+    # the counts hold for any points in general position: fixed random ones
+    x = np.random.default_rng(0).normal(size=args.n_points)
     rows = [
         ("deep_narrow", 2, a)
         for a in ("relu", "leaky_relu", "abs", "sign", "threshold")
@@ -458,224 +527,66 @@ def _cmd_library(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ parser
-def _add_source(p):
-    p.add_argument(
-        "ticker",
-        nargs="?",
-        default=None,
-        help="ticker to download with yfinance (default BTC-USD)",
-    )
-    p.add_argument("--csv", metavar="FILE", help="read prices from a CSV file instead")
-    p.add_argument("--interval", default="1h", help="yfinance interval (default 1h)")
-    p.add_argument(
-        "--start", default=None, help="first date used (downloaded for a ticker)"
-    )
-    p.add_argument(
-        "--end", default=None, help="last date used, included (downloaded for a ticker)"
-    )
-    p.add_argument(
-        "--fill",
-        choices=["ffill", "interpolate"],
-        default=None,
-        help="fill gaps and missing closes of the range used (default: refuse them)",
-    )
-    p.add_argument(
-        "--date-format",
-        default=None,
-        metavar="FMT",
-        help="strftime format of the CSV's dates, e.g. '%%d/%%m/%%Y' when the "
-        "day/month order is ambiguous",
-    )
-    p.add_argument("--cache-dir", default=None, help="yfinance cache directory")
-
-
-def _add_model(p, window=2000):
-    p.add_argument(
-        "--window",
-        type=int,
-        default=window,
-        help=f"training window length (default {window})",
-    )
-    p.add_argument(
-        "--lags", type=int, default=1, help="autoregressive lags (default 1)"
-    )
-    p.add_argument(
-        "--beta",
-        type=float,
-        default=1.0,
-        help="regularization beta in the (4.3) scaling (default 1.0)",
-    )
-    p.add_argument(
-        "--target",
-        default="difference",
-        choices=["difference", "log_return", "level", "standardize"],
-        help="target transform (default difference)",
-    )
-    p.add_argument("--activation", default="abs", help="activation (default abs)")
-    p.add_argument(
-        "--coverage",
-        type=float,
-        default=0.9,
-        help="nominal interval coverage (default 0.9)",
-    )
-
-
-def _add_backtest(p, test_size):
-    p.add_argument(
-        "--refit", type=int, default=24, help="refit every N steps (default 24)"
-    )
-    p.add_argument("--steps", type=int, default=1, help="forecast horizon (default 1)")
-    p.add_argument(
-        "--test-size",
-        type=int,
-        default=test_size,
-        help=f"forecasts in the test period (default {test_size}; 0 = all)",
-    )
-    p.add_argument(
-        "--no-conformal",
-        dest="conformal",
-        action="store_false",
-        help="skip the split-conformal calibration of the quantile intervals "
-        "(calibrated on the last quarter of each window by default)",
-    )
-    p.add_argument("--n-jobs", type=int, default=1, help="parallel jobs (default 1)")
-    p.add_argument(
-        "--backend",
-        default="loky",
-        help="joblib backend, or 'dask' for a dask.distributed cluster",
-    )
-    p.add_argument("--out", default="tsmirrors-output", help="output directory")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tsmirrors",
-        description="Globally optimal neural-network forecasters for 1-D series.",
-    )
-    parser.add_argument(
-        "--version", action="version", version=f"tsmirrors {__version__}"
-    )
-    parser.add_argument(
-        "--debug", action="store_true", help="show tracebacks on errors"
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    fmt = argparse.RawDescriptionHelpFormatter
+    """The ``tsmirrors`` argument parser (see :mod:`tsmirrors._cli_parser`)."""
+    from ._cli_parser import build_parser as _build
 
-    p = sub.add_parser(
-        "demo",
-        help="the main job on a planted series (no network)",
-        description="Backtest the convex forecasters against AR(1) "
-        "and naive on a planted series of Section 4, and show the "
-        "planted neurons recovered.",
-        epilog=EXAMPLES["demo"],
-        formatter_class=fmt,
+    return _build(
+        {
+            "demo": _cmd_demo,
+            "backtest": _cmd_backtest,
+            "forecast": _cmd_forecast,
+            "path": _cmd_path,
+            "library": _cmd_library,
+        }
     )
-    p.add_argument("--length", type=int, default=3000, help="series length T")
-    p.add_argument("--neurons", type=int, default=5, help="planted neurons p")
-    p.add_argument("--sigma2", type=float, default=1.0, help="noise variance")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument(
-        "--recover-beta",
-        type=float,
-        default=0.003,
-        help="beta (4.3) of the recovery fit (default 0.003)",
-    )
-    _add_model(p, window=1000)
-    _add_backtest(p, test_size=1000)
-    p.set_defaults(func=_cmd_demo, target="level", beta=0.01)
-
-    p = sub.add_parser(
-        "backtest",
-        help="rolling backtest against AR(1) and naive",
-        description="Rolling backtest of ConvexAR and ConvexQuantileAR "
-        "against AR(1)+bias and naive (SGD with --sgd).",
-        epilog=EXAMPLES["backtest"],
-        formatter_class=fmt,
-    )
-    _add_source(p)
-    _add_model(p)
-    _add_backtest(p, test_size=2000)
-    p.add_argument("--sgd", action="store_true", help="add an SGD-trained network")
-    p.set_defaults(func=_cmd_backtest)
-
-    p = sub.add_parser(
-        "forecast",
-        help="fit on all data and forecast the next steps",
-        description="Fit ConvexAR and ConvexQuantileAR on the latest "
-        "window and print the next K steps with intervals.",
-        epilog=EXAMPLES["forecast"],
-        formatter_class=fmt,
-    )
-    _add_source(p)
-    _add_model(p)
-    p.add_argument(
-        "--steps", type=int, default=12, help="steps to forecast (default 12)"
-    )
-    p.add_argument("--plot", metavar="PNG", default=None, help="write a plot")
-    p.set_defaults(func=_cmd_forecast)
-
-    p = sub.add_parser(
-        "path",
-        help="the exact regularization path as CSV and PNG",
-        description="Exact Lasso path of the 2-layer network on the "
-        "latest window: loss and neurons against beta.",
-        epilog=EXAMPLES["path"],
-        formatter_class=fmt,
-    )
-    _add_source(p)
-    _add_model(p, window=1000)
-    p.add_argument("--n-betas", type=int, default=60, help="grid points (default 60)")
-    p.add_argument("--out", default="tsmirrors-output", help="output directory")
-    p.set_defaults(func=_cmd_path)
-
-    p = sub.add_parser(
-        "library",
-        help="supported networks and their library sizes",
-        description="List every supported (architecture, depth, "
-        "activation) and the number of features of its deep library "
-        "on N random points.",
-        epilog=EXAMPLES["library"],
-        formatter_class=fmt,
-    )
-    p.add_argument(
-        "--n-points", type=int, default=10, help="number of points N (default 10)"
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of the random points")
-    p.add_argument(
-        "--memory-budget", type=int, default=2**30, help="bytes (default 1 GiB)"
-    )
-    p.set_defaults(func=_cmd_library)
-    return parser
 
 
-def _plot_format(path) -> str:
-    """Image format of ``--plot`` from its suffix (png when there is none)."""
-    return Path(path).suffix.lstrip(".").lower() or "png"
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one line, without the source line Python adds."""
+    text = " ".join(str(message).split())
+    print(f"tsmirrors: warning: {text}", file=sys.stderr if file is None else file)
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at devnull so the exit flush is quiet."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _check_file_destination(path, option: str) -> Path:
+    """Refuse a file option (``--plot``, ``forecast --out``) that cannot be written."""
+    from ._atomic import check_output_dir
+
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise ValueError(f"{option} {path}: the folder {path.parent} does not exist")
+    check_output_dir(path.parent, f"the folder of {option}")
+    return path
 
 
 def _check_destinations(args) -> None:
-    """Refuse an unusable ``--out`` folder or ``--plot`` file before any work."""
+    """Refuse an unusable ``--out`` or ``--plot`` before any work."""
     from ._atomic import check_output_dir
+    from ._cli_parser import PLOT_FORMATS
 
-    if getattr(args, "out", None) is not None:
-        check_output_dir(args.out, "--out")
+    out = getattr(args, "out", None)
+    if out is not None and args.func is _cmd_forecast:  # forecast --out is a file
+        _check_file_destination(out, "--out")
+    elif out is not None:
+        check_output_dir(out, "--out")
     plot = getattr(args, "plot", None)
     if plot is not None:
-        plot = Path(plot)
-        if plot.is_dir():
-            raise ValueError(f"--plot {plot} is a folder; give a file name")
-        check_output_dir(plot.parent, "the folder of --plot")
-        fmt = _plot_format(plot)
-        try:
-            from matplotlib.figure import Figure
-        except ImportError:  # reported by the command itself
-            return
-        supported = Figure().canvas.get_supported_filetypes()
-        if fmt not in supported:
+        plot = _check_file_destination(plot, "--plot")
+        suffix = plot.suffix.lower()
+        if suffix not in PLOT_FORMATS:
             raise ValueError(
-                f"--plot {plot}: unsupported image format {fmt!r}; use one of "
-                f"{', '.join(sorted(supported))}"
+                f"--plot {plot}: the file name must end in one of "
+                f"{', '.join(PLOT_FORMATS)} (the format of the image), got "
+                f"{suffix or 'no extension'}"
             )
 
 
@@ -688,12 +599,31 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if getattr(args, "csv", None):
+        for option in ("interval", "cache_dir"):
+            if getattr(args, option) is not None:
+                flag = "--" + option.replace("_", "-")
+                print(
+                    f"tsmirrors: error: {flag} applies to a ticker download, not "
+                    "to --csv",
+                    file=sys.stderr,
+                )
+                return 2
+    if "interval" in args and args.interval is None:
+        args.interval = "1h"
     try:
         _check_destinations(args)  # a bad --out fails now, not after the work
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("tsmirrors: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`tsmirrors ... | head`): stop quietly, with the
+        # status of a process ended by SIGPIPE, as Unix tools do
+        _silence_stdout()
+        return 141
     except (ValueError, OSError, ImportError, RuntimeError) as exc:
         if args.debug:
             traceback.print_exc()

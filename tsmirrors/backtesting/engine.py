@@ -146,6 +146,45 @@ def _interval_columns(levels: np.ndarray, coverage: float) -> tuple[int, int]:
     )
 
 
+def _default_coverage(levels: np.ndarray | None) -> float:
+    """The coverage of the outermost symmetric pair ``(tau, 1 - tau)``.
+
+    0.9 for point forecasters (no interval is scored).
+    """
+    if levels is None:
+        return 0.9
+    pairs = [
+        1.0 - 2.0 * float(tau)
+        for tau in levels
+        if tau < 0.5 and np.any(np.isclose(levels, 1.0 - tau))
+    ]
+    if not pairs:
+        raise ValueError(
+            f"the forecaster's quantile levels {levels.tolist()} have no symmetric "
+            "pair (tau, 1 - tau) to score as an interval; give it one"
+        )
+    return round(max(pairs), 10)
+
+
+def _window_scales(values: np.ndarray, layout: dict[str, np.ndarray]) -> np.ndarray:
+    """In-sample MAE of the one-step naive forecast on each fold's training window.
+
+    The window of the fit that issued the fold's forecasts:
+    ``mean |y[t] - y[t - 1]|`` over ``train_start < t < train_stop``.
+    """
+    steps = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(values)))])
+    start, stop = layout["train_start"], layout["train_stop"]
+    scales = (steps[stop - 1] - steps[start]) / (stop - start - 1)
+    flat = np.flatnonzero(scales == 0)
+    if flat.size:
+        k = int(flat[0])
+        raise ValueError(
+            f"mase is undefined: the training window y[{start[k]}:{stop[k]}] of "
+            f"fold {k} is constant, so its one-step naive MAE is 0"
+        )
+    return scales
+
+
 def _check_horizon(forecaster, horizon: int) -> None:
     max_horizon = getattr(forecaster, "max_horizon", None)
     if (
@@ -293,14 +332,16 @@ def _score(
     levels: np.ndarray | None,
     interval: tuple[int, int] | None,
     counts: np.ndarray,
-    y_train: np.ndarray,
+    scales: np.ndarray | None,
     coverage: float,
 ) -> pd.DataFrame:
-    """Per-fold metrics (vectorized) and overall metrics (tsmirrors.metrics)."""
+    """Per-fold metrics (vectorized) and overall metrics (tsmirrors.metrics).
+
+    ``scales`` holds the MASE scale of each fold (see :func:`_window_scales`).
+    """
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     n_folds = counts.size
     err = y - pred
-    scale = float(np.mean(np.abs(np.diff(y_train))))
     per_fold: dict[str, np.ndarray] = {}
     overall: dict[str, float] = {}
     nan = np.full(n_folds, np.nan)
@@ -321,8 +362,9 @@ def _score(
             per_fold[name] = _fold_means(np.abs(err), starts, counts)
             overall[name] = _metrics.mae(y, pred)
         elif name == "mase":
-            per_fold[name] = _fold_means(np.abs(err), starts, counts) / scale
-            overall[name] = _metrics.mase(y, pred, y_train)
+            scaled = np.abs(err) / np.repeat(scales, counts)
+            per_fold[name] = _fold_means(scaled, starts, counts)
+            overall[name] = float(np.mean(scaled))
         elif name == "pinball":
             per_fold[name] = _fold_means(pinball_rows, starts, counts)
             overall[name] = float(np.mean(_metrics.pinball_loss(y, q, levels)))
@@ -359,7 +401,7 @@ def backtest(
     window: str = "expanding",
     gap: int = 0,
     metrics: str | Sequence[str] = DEFAULT_METRICS,
-    coverage: float = 0.9,
+    coverage: float | None = None,
     n_jobs: int | None = 1,
     backend: str = "loky",
     progress: bool = True,
@@ -407,15 +449,19 @@ def backtest(
     metrics : str or sequence of str, default=("mse", "mae", "mase", \
 "pinball", "coverage", "width")
         Any of :data:`METRICS`: ``"mse"``, ``"rmse"``, ``"mae"``, ``"mase"``
-        (MAE over the in-sample one-step naive MAE of the initial window
-        ``y[:initial_train_size]``), ``"pinball"`` (averaged over the
+        (the mean of ``|y - yhat| / s``, where ``s`` is the in-sample MAE of
+        the one-step naive forecast on the training window of the fit that
+        issued the forecast, so every refit of a rolling or expanding window
+        brings its own scale), ``"pinball"`` (averaged over the
         forecaster's quantile levels), ``"coverage"`` and ``"width"`` of the
         central interval, ``"interval_score"`` (Winkler) and ``"crps"``
         (from the quantiles). Quantile metrics are NaN for point forecasters.
-    coverage : float, default=0.9
+    coverage : float or None, default=None
         Nominal coverage of the central interval, whose bounds are the
         quantile levels ``(1 - coverage) / 2`` and ``(1 + coverage) / 2``;
-        a quantile forecaster must forecast both.
+        a quantile forecaster must forecast both. None takes the coverage of
+        the forecaster's outermost symmetric pair of levels (0.9 for
+        ``(0.05, 0.5, 0.95)``).
     n_jobs : int or None, default=1
         Parallel workers (``-1``: all cores). Tasks are the fits, each with
         its forecasts until the next refit, so ``refit=False`` is one task.
@@ -443,7 +489,10 @@ def backtest(
         of folds), one column per requested metric.
     predictions : pandas.DataFrame
         One row per forecast, ordered by fold and step, with columns
-        ``fold``; ``origin``, the label of the last observation available
+        ``fold``, the number of the forecast origin (as in skforecast: a fold
+        is one origin, not one fit); ``refit``, the number of the fit that
+        issued the forecast (0 for every fold with ``refit=False``);
+        ``origin``, the label of the last observation available
         when the forecast was issued (``y.index[t - 1]``); ``timestamp``, the
         label of the forecast target; ``step``, ``1 .. steps`` within the
         fold (horizon ``gap + step``); ``y_true``; ``y_pred``, the point
@@ -506,7 +555,8 @@ def backtest(
         initial_train_size, steps=steps, refit=refit, window=window, gap=gap
     )
     names = _check_metrics(metrics)
-    coverage = check_quantile(coverage, "coverage")
+    if coverage is not None:
+        coverage = check_quantile(coverage, "coverage")
     check_parallel(n_jobs, backend, client)
     if not isinstance(progress, (bool, np.bool_)):
         raise ValueError(f"progress must be True or False, got {progress!r}")
@@ -516,14 +566,11 @@ def backtest(
     layout = cv._layout(series.size)
     _check_horizon(forecaster, cv.gap + cv.steps)
     levels = _quantile_levels(forecaster)
+    if coverage is None:
+        coverage = _default_coverage(levels)
     interval = None if levels is None else _interval_columns(levels, coverage)
     values = series.to_numpy()
-    y_train = values[: cv.initial_train_size]
-    if "mase" in names and not np.any(np.diff(y_train)):
-        raise ValueError(
-            f"mase is undefined: the initial window y[:{cv.initial_train_size}] is "
-            "constant, so its one-step naive MAE is 0"
-        )
+    scales = _window_scales(values, layout) if "mase" in names else None
 
     tasks = _make_tasks(layout, cv, quantiles=levels is not None)
     template = clone(forecaster, safe=False)
@@ -539,14 +586,14 @@ def backtest(
         return_warnings=True,
     )
     scores, predictions = _assemble(
-        series, values, layout, results, names, levels, interval, y_train, coverage
+        series, values, layout, results, names, levels, interval, scales, coverage
     )
     rows = [sum(task.lengths) for task in tasks]  # forecasts of each fit
     predictions["certified"] = np.repeat(certified(records), rows)
     return scores, predictions
 
 
-def _assemble(series, values, layout, results, names, levels, interval, y_train,
+def _assemble(series, values, layout, results, names, levels, interval, scales,
               coverage) -> tuple[pd.DataFrame, pd.DataFrame]:
     firsts = layout["test_start"]
     counts = layout["test_stop"] - firsts
@@ -570,8 +617,10 @@ def _assemble(series, values, layout, results, names, levels, interval, y_train,
         )
     index = series.index
     y_true = values[positions]
+    fit_of_fold = np.cumsum(layout["refit"]) - 1
     frame = {
         "fold": fold_of_row,
+        "refit": fit_of_fold[fold_of_row],
         "origin": index[layout["origin"][fold_of_row] - 1],
         "timestamp": index[positions],
         "step": step + 1,
@@ -590,6 +639,6 @@ def _assemble(series, values, layout, results, names, levels, interval, y_train,
         frame["lower"] = q[:, interval[0]]
         frame["upper"] = q[:, interval[1]]
     predictions = pd.DataFrame(frame)
-    scores = _score(names, y_true, pred, q, levels, interval, counts, y_train,
+    scores = _score(names, y_true, pred, q, levels, interval, counts, scales,
                     coverage)
     return scores, predictions

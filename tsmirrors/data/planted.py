@@ -7,10 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
-from sklearn.utils import check_random_state
-
-from ..features.activations import get_activation
 
 __all__ = ["PlantedNetwork", "PlantedSeries", "make_planted"]
 
@@ -59,6 +55,8 @@ class PlantedNetwork:
 
     def __call__(self, x):
         """Evaluate ``f``; a scalar gives a float, an array an array of its shape."""
+        from ..features.activations import get_activation
+
         act = get_activation(self.activation)
         arr = np.asarray(x, dtype=np.float64)
         out = act(np.multiply.outer(arr, self.w) + self.b) @ self.alpha
@@ -115,6 +113,8 @@ def _plant_network(n_neurons, sigma, activation, rng) -> PlantedNetwork:
     if n_neurons == 1:
         breakpoints = np.zeros(1)  # f(0) = 0: no drift away from the breakpoint
     else:
+        from scipy.stats import norm  # scipy.stats takes ~1 s to import
+
         breakpoints = np.sort(sigma * norm.ppf(rng.uniform(lo, hi, n_neurons)))
     if activation == "abs":
         w = np.ones(n_neurons)  # |w x + b| = |w| |x + b / w|: the sign is moot
@@ -124,6 +124,8 @@ def _plant_network(n_neurons, sigma, activation, rng) -> PlantedNetwork:
     magnitude = rng.uniform(*_ALPHA_RANGE, n_neurons)
     # Signs that keep f(0) = sum_i alpha_i act(b_i) small (greedy balancing,
     # largest contribution first), so the fixed point of f stays near 0.
+    from ..features.activations import get_activation
+
     at_zero = get_activation(activation)(b) * magnitude
     signs = np.ones(n_neurons)
     total = 0.0
@@ -217,6 +219,8 @@ def make_planted(
             f"activation must be one of {', '.join(map(repr, _ACTIVATIONS))}, "
             f"got {activation!r}"
         )
+    from sklearn.utils import check_random_state  # sklearn: ~1 s to import
+
     rng = check_random_state(random_state)
     sigma = np.sqrt(sigma2)
     network = _plant_network(n_neurons, sigma, activation, rng)

@@ -20,10 +20,10 @@ exactly the training problem of that network.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_nonnegative
@@ -45,6 +45,62 @@ __all__ = [
 #: (see the README, "Choosing the target transform").
 DEFAULT_TARGET = "difference"
 
+#: memory the dense libraries of one fit may take with ``n_features="auto"``
+AUTO_MEMORY_BUDGET = 2**30
+
+
+def _library_choice(model, n_rows: int) -> tuple[int | None, str]:
+    """``(n_features, sampling)`` for a fit on ``n_rows`` rows.
+
+    ``n_features="auto"`` keeps the exact library when its dense matrix fits
+    :data:`AUTO_MEMORY_BUDGET` (2-layer networks never build it) and
+    otherwise samples ``min(10 * n_rows, what fits)`` features per lag,
+    with a warning that says so; it also samples when the exact library has
+    more than ``10 * n_rows`` features per lag, which would be slow to
+    solve. ``sampling="auto"`` is ``"sequential"`` for deep narrow networks
+    and ``"uniform"`` for the symmetrized one (where sequential sampling is
+    not defined).
+    """
+    from ..features import library_size
+
+    sampling = model.sampling
+    if sampling == "auto":
+        sampling = "uniform" if model.architecture == "symmetrized" else "sequential"
+    n_features = model.n_features
+    if isinstance(n_features, str):
+        if n_features != "auto":
+            raise ValueError(
+                f"n_features must be an int, None or 'auto', got {n_features!r}"
+            )
+        n_features = None
+        two_layer = model.architecture == "deep_narrow" and model.depth == 2
+        if not two_layer:
+            lags = model._n_lags()
+            size = library_size(
+                model.activation, model.depth, model.architecture, n_points=n_rows
+            )
+            fit = AUTO_MEMORY_BUDGET // (8 * n_rows * lags)
+            # at most 10 candidates per row: a Lasso that solves in seconds,
+            # with enough candidates per point to place the kinks
+            cap = max(1, min(int(fit), 10 * n_rows))
+            if size > cap:
+                n_features = cap
+                why = (
+                    f"over the memory budget of {AUTO_MEMORY_BUDGET / 2**30:g} GiB"
+                    if size > fit
+                    else "more than 10 per row"
+                )
+                warnings.warn(
+                    f"{type(model).__name__}: the exact depth-{model.depth} "
+                    f"{model.architecture} library on {n_rows} points has "
+                    f"{size:,} features per lag, {why}; sampling {n_features:,} "
+                    f"features per lag ({sampling}) instead (n_features='auto'; "
+                    "pass n_features=K to choose, or None for the exact library)",
+                    UserWarning,
+                    stacklevel=3,
+                )
+    return n_features, sampling
+
 
 # --------------------------------------------------------------------- naive
 class NaiveForecaster(BaseForecaster):
@@ -65,6 +121,7 @@ class NaiveForecaster(BaseForecaster):
         self._fit_transform(levels, "level")
         self._store_window(levels)
         self.levels_ = levels.copy()
+        self.n_neurons_ = 0  # no network
         if self.quantiles is not None:
             self.quantiles_ = check_quantiles(self.quantiles)
         return self
@@ -126,6 +183,7 @@ class AR1Forecaster(BaseForecaster):
             fit.sigma2,
         )
         self._store_window(levels)
+        self.n_neurons_ = 0  # a linear model, no network
         if self.quantiles is not None:
             self.quantiles_ = check_quantiles(self.quantiles)
         return self
@@ -160,6 +218,8 @@ class AR1Forecaster(BaseForecaster):
         means = self._mean_path(z_last, steps)
         a = self.slope_
         summed = self.transform_.offset == 1
+        from scipy.stats import norm  # imported here: ~1 s at import time
+
         rows = []
         for h in range(1, steps + 1):
             powers = a ** np.arange(h)
@@ -170,7 +230,7 @@ class AR1Forecaster(BaseForecaster):
                 coef = powers
                 mean = means[h - 1]
             sd = np.sqrt(self.sigma2_ * np.sum(coef**2))
-            agg = mean + sd * stats.norm.ppf(self.quantiles_)
+            agg = mean + sd * norm.ppf(self.quantiles_)
             rows.append(self.transform_.to_level(agg, window[-1]))
         return pd.DataFrame(
             rows, index=self._future_index(steps, last), columns=list(self.quantiles_)
@@ -202,8 +262,17 @@ class _NetworkAR(BaseForecaster):
         fit = getattr(regressor, "_fit_checked", regressor.fit)
         self.regressor_ = fit(X, t)
         self.n_rows_ = int(t.size)
+        self.n_neurons_ = self._count_neurons()
         self._store_window(levels)
         return self
+
+    def _count_neurons(self) -> int:
+        """Units of the fitted network with a nonzero output weight."""
+        count = getattr(self.regressor_, "n_neurons_", None)
+        if count is not None:
+            return int(count)
+        alpha = self.regressor_.net_.alpha.detach().numpy()
+        return int(np.count_nonzero(alpha))
 
     def predict(self, steps: int = 1, last_window=None) -> pd.Series:
         """Recursive multi-step point forecasts, as levels.
@@ -279,11 +348,17 @@ class ConvexAR(_NetworkAR):
     architecture : {"deep_narrow", "symmetrized"}, default="deep_narrow"
     beta : float, default=1.0
         beta of (4.3): ``(1/T) sum r^2 + beta ||z||_1``.
-    n_features : int or None, default=None
-        Sampled features per lag (None: the exact library).
+    n_features : int, None or "auto", default="auto"
+        Sampled features per lag (None: the exact library). ``"auto"`` uses
+        the exact library when it fits in memory (always for 2-layer
+        networks) and has at most ``10 n`` features per lag on ``n`` rows,
+        and otherwise samples ``min(10 n, what fits)`` features per lag,
+        with a warning that says so.
     target : {"difference", "level", "log_return", "standardize"}, default="difference"
     random_state : int, RandomState or None, default=None
-    sampling : {"sequential", "uniform"}, default="sequential"
+    sampling : {"auto", "sequential", "uniform"}, default="auto"
+        ``"auto"``: sequential for deep narrow networks, uniform for the
+        symmetrized one.
     normalize : bool, default=True
         Divide the transformed series by its training standard deviation
         before fitting, so that ``beta`` does not depend on the price scale.
@@ -294,7 +369,12 @@ class ConvexAR(_NetworkAR):
     regressor_ : ConvexNetRegressor
     objective_ : float
         The value of (4.3) at the optimum.
+    n_neurons_ : int
+        Neurons of the fitted network (nonzero Lasso coefficients).
     transform_ : TargetTransform
+    z_scale_ : float
+        The training standard deviation of the transformed series (1.0 with
+        ``normalize=False``); the network works on ``z / z_scale_``.
 
     Examples
     --------
@@ -313,10 +393,10 @@ class ConvexAR(_NetworkAR):
         depth: int = 2,
         architecture: str = "deep_narrow",
         beta: float = 1.0,
-        n_features: int | None = None,
+        n_features: int | str | None = "auto",
         target: str = DEFAULT_TARGET,
         random_state=None,
-        sampling: str = "sequential",
+        sampling: str = "auto",
         normalize: bool = True,
     ):
         self.lags = lags
@@ -331,18 +411,34 @@ class ConvexAR(_NetworkAR):
         self.normalize = normalize
 
     def _make_regressor(self, n_rows):
+        n_features, sampling = _library_choice(self, n_rows)
         return ConvexNetRegressor(
             activation=self.activation,
             depth=self.depth,
             architecture=self.architecture,
             beta=n_rows * self.beta / 2.0,
-            n_features=self.n_features,
-            sampling=self.sampling,
+            n_features=n_features,
+            sampling=sampling,
             random_state=self.random_state,
         )
 
     def to_torch(self):
-        """The reconstructed network on the transformed lag inputs."""
+        """The reconstructed network, on the scale the model was fit on.
+
+        The network does not work on prices. Its input ``k`` (``k = 0 ..
+        lags - 1``) is ``z[t - 1 - k] / z_scale_``, where ``z =
+        transform_.forward(levels)`` is the transformed series (differences
+        by default) and ``z_scale_`` its training standard deviation (1.0
+        with ``normalize=False``); its output is the next ``z / z_scale_``.
+        The price forecast is
+        ``transform_.to_level(net(x) * z_scale_, last_level)``, which is what
+        :meth:`predict` computes.
+
+        Returns
+        -------
+        tsmirrors.nets.MirrorNet
+            Its output equals ``regressor_.predict`` on the lag inputs.
+        """
         check_is_fitted(self, "regressor_")
         return self.regressor_.to_torch()
 
@@ -353,6 +449,11 @@ class SGDNetAR(_NetworkAR):
     Parameters mirror :class:`ConvexAR` plus those of
     :class:`~tsmirrors.models.sgd.SGDNetRegressor`; the objective is the
     same (4.3) scaling, ``beta_sum = T beta / 2``.
+
+    Attributes
+    ----------
+    n_neurons_ : int
+        Units of the trained network with a nonzero output weight.
     """
 
     def __init__(
@@ -364,7 +465,7 @@ class SGDNetAR(_NetworkAR):
         beta: float = 1.0,
         n_neurons: int = 200,
         optimizer: str = "sgd",
-        lr: float = 0.05,
+        lr: float | str = "auto",
         epochs: int = 100,
         batch_size: int | None = None,
         target: str = DEFAULT_TARGET,
@@ -403,6 +504,18 @@ class SGDNetAR(_NetworkAR):
 
 
 # --------------------------------------------------------- quantile AR
+def _min_calibration_rows(level: float) -> int:
+    """Fewest scores whose conformal quantile at ``level`` exists.
+
+    ``ceil((n + 1) level) <= n``, that is ``n >= ceil(1 / (1 - level)) - 1``;
+    found with the arithmetic of :func:`_conformal_quantile` itself.
+    """
+    n = max(1, int(np.floor(level / (1.0 - level))) - 1)
+    while int(np.ceil((n + 1) * level)) > n:
+        n += 1
+    return n
+
+
 def _conformal_quantile(scores: np.ndarray, level: float) -> float:
     """The ceil((n + 1) level)-th smallest score (inf when it does not exist)."""
     n = scores.size
@@ -443,7 +556,20 @@ class ConvexQuantileAR(BaseForecaster):
     calibration : {None, "conformal"}, default=None
     calibration_size : int or float, default=0.25
         Trailing rows (an int) or fraction of rows (a float in (0, 1)) used
-        for calibration.
+        for calibration. A central interval of coverage ``c`` needs at least
+        ``ceil(1 / (1 - c)) - 1`` calibration rows (9 for 0.9, 99 for
+        0.99): with fewer, the conformal quantile does not exist and
+        :meth:`fit` refuses.
+
+    Attributes
+    ----------
+    models_ : dict of ConvexNetRegressor
+        ``models_[h, j]``: the network of horizon ``h`` and level
+        ``quantiles_[j]``.
+    n_neurons_ : ndarray of shape (max_horizon, n_quantiles)
+        Neurons of each of those networks.
+    shifts_ : ndarray of shape (max_horizon, n_quantiles)
+        Conformal shifts, on the normalized transformed scale.
     """
 
     def __init__(
@@ -454,10 +580,10 @@ class ConvexQuantileAR(BaseForecaster):
         depth: int = 2,
         architecture: str = "deep_narrow",
         beta: float = 1.0,
-        n_features: int | None = None,
+        n_features: int | str | None = "auto",
         target: str = DEFAULT_TARGET,
         random_state=None,
-        sampling: str = "sequential",
+        sampling: str = "auto",
         max_horizon: int = 1,
         calibration=None,
         calibration_size=0.25,
@@ -515,7 +641,10 @@ class ConvexQuantileAR(BaseForecaster):
         start = np.arange(lags, lags + n_rows)
         X = np.column_stack([z[start - k] for k in range(1, lags + 1)])
         n_cal = self._n_calibration(n_rows) if self.calibration else 0
+        if n_cal:
+            self._check_calibration_rows(taus, n_cal, n_rows)
         n_fit = n_rows - n_cal
+        n_features, sampling = _library_choice(self, n_fit)
         self.models_ = {}
         self.shifts_ = np.zeros((max_h, taus.size))
         for h in range(1, max_h + 1):
@@ -529,8 +658,8 @@ class ConvexQuantileAR(BaseForecaster):
                     beta=n_fit * self.beta,
                     loss="quantile",
                     quantile=float(tau),
-                    n_features=self.n_features,
-                    sampling=self.sampling,
+                    n_features=n_features,
+                    sampling=sampling,
                     random_state=self.random_state,
                 )._fit_checked(np.ascontiguousarray(X[:n_fit]), target[:n_fit])
                 self.models_[h, j] = model
@@ -542,8 +671,38 @@ class ConvexQuantileAR(BaseForecaster):
                 )
         self.quantiles_ = taus
         self.n_calibration_ = n_cal
+        self.n_neurons_ = np.array(
+            [
+                [self.models_[h, j].n_neurons_ for j in range(taus.size)]
+                for h in range(1, max_h + 1)
+            ]
+        )
         self._store_window(levels)
         return self
+
+    def _check_calibration_rows(self, taus, n_cal: int, n_rows: int) -> None:
+        """Refuse a calibration set too small for the conformal quantiles."""
+        for tau in taus:
+            paired = np.any(np.isclose(taus, 1 - tau)) and not np.isclose(tau, 0.5)
+            if paired and tau > 0.5:
+                continue
+            level = 1 - 2 * tau if paired else float(tau)
+            need = _min_calibration_rows(level)
+            if n_cal < need:
+                what = (
+                    f"the central {level:.4g} interval (levels {tau:g} and "
+                    f"{1 - tau:g})"
+                    if paired
+                    else f"the level {tau:g}"
+                )
+                raise ValueError(
+                    f"split-conformal calibration of {what} needs at least "
+                    f"ceil(1 / (1 - {level:.4g})) - 1 = {need} calibration rows, "
+                    f"got {n_cal} (calibration_size={self.calibration_size!r} of "
+                    f"{n_rows} rows); fit on a longer series, raise "
+                    "calibration_size, lower the coverage, or use "
+                    "calibration=None"
+                )
 
     @staticmethod
     def _calibrate(q: np.ndarray, y: np.ndarray, taus: np.ndarray) -> np.ndarray:

@@ -57,11 +57,17 @@ class SGDNetRegressor(RegressorMixin, BaseEstimator):
     quantile : float, default=0.5
         ``tau`` of the quantile loss.
     optimizer : {"sgd", "adam"}, default="sgd"
-    lr : float, default=0.05
+    lr : float or "auto", default="auto"
         Learning rate. Steps are taken on the objective divided by the
         number of samples ``n`` (the mean-loss scaling of Section 4), which
         has the same minimizers and keeps ``lr`` meaningful across data
-        sizes; the reported objectives are unscaled.
+        sizes; the reported objectives are unscaled. ``"auto"`` takes
+        ``1 / (mean_i ||grad_theta f(x_i)||^2 + 2 beta / n)`` at the initial
+        network, on up to 256 rows: the inverse of an upper bound on the
+        curvature of the scaled objective (the trace of its Gauss-Newton
+        matrix plus the weight decay), so that a full-batch step cannot
+        overshoot however wide the network or however spread the inputs.
+        The value used is ``lr_``.
     epochs : int, default=100
     batch_size : int or None, default=None
         None trains on the full batch, one step per epoch. Otherwise each
@@ -94,6 +100,8 @@ class SGDNetRegressor(RegressorMixin, BaseEstimator):
         evaluation is not timed).
     n_iter_ : int
         Epochs run.
+    lr_ : float
+        The learning rate used (``lr``, or the one ``"auto"`` chose).
     n_features_in_ : int
 
     Notes
@@ -128,7 +136,7 @@ class SGDNetRegressor(RegressorMixin, BaseEstimator):
         loss: str = "squared",
         quantile: float = 0.5,
         optimizer: str = "sgd",
-        lr: float = 0.05,
+        lr: float | str = "auto",
         epochs: int = 100,
         batch_size: int | None = None,
         random_state=None,
@@ -185,13 +193,17 @@ class SGDNetRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"optimizer must be one of {_OPTIMIZERS}, got {self.optimizer!r}"
             )
-        if (
+        if isinstance(self.lr, str) and self.lr == "auto":
+            pass
+        elif (
             isinstance(self.lr, bool)
             or not isinstance(self.lr, numbers.Real)
             or not np.isfinite(self.lr)
             or self.lr <= 0
         ):
-            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+            raise ValueError(
+                f"lr must be 'auto' or a finite number > 0, got {self.lr!r}"
+            )
         check_positive_int(self.epochs, "epochs")
         check_positive_int(self.batch_size, "batch_size", allow_none=True)
         return act, depth, beta, tau
@@ -280,10 +292,15 @@ class SGDNetRegressor(RegressorMixin, BaseEstimator):
         y_t = torch.tensor(np.array(y, dtype=np.float64, order="C"))
         n = X_t.shape[0]
         params = [p for p in net.parameters() if p.requires_grad]
-        if self.optimizer == "sgd":
-            opt = torch.optim.SGD(params, lr=float(self.lr))
+        if isinstance(self.lr, str):
+            lr = _curvature_lr(net, params, X_t, beta, gen)
         else:
-            opt = torch.optim.Adam(params, lr=float(self.lr))
+            lr = float(self.lr)
+        self.lr_ = lr
+        if self.optimizer == "sgd":
+            opt = torch.optim.SGD(params, lr=lr)
+        else:
+            opt = torch.optim.Adam(params, lr=lr)
         L_eff = net.effective_depth
         batch = n if self.batch_size is None else min(int(self.batch_size), n)
 
@@ -321,7 +338,7 @@ class SGDNetRegressor(RegressorMixin, BaseEstimator):
                 net.load_state_dict(last_state)
                 warnings.warn(
                     f"the training objective became non-finite at epoch {epoch}; "
-                    f"stopped at epoch {epoch - 1}. Lower lr (got {self.lr}).",
+                    f"stopped at epoch {epoch - 1}. Lower lr (got {lr:g}).",
                     ConvergenceWarning,
                     stacklevel=2,
                 )
@@ -343,4 +360,24 @@ class SGDNetRegressor(RegressorMixin, BaseEstimator):
         """Network output at ``X`` of shape (n, d); returns shape (n,)."""
         check_is_fitted(self, "net_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return self.net_.predict(X)
+        # a copy: torch refuses views with negative strides (reversed lags)
+        return self.net_.predict(np.array(X, dtype=np.float64, order="C"))
+
+
+def _curvature_lr(net, params, X_t, beta: float, gen, max_rows: int = 256) -> float:
+    """``1 / (mean_i ||grad f(x_i)||^2 + 2 beta / n)`` on up to ``max_rows`` rows.
+
+    The first term is the trace of the Gauss-Newton matrix of the mean
+    squared loss at the initial network, an upper bound on its largest
+    eigenvalue; the second bounds the curvature of the scaled weight decay.
+    """
+    torch = import_optional("torch")
+    n = X_t.shape[0]
+    rows = torch.randperm(n, generator=gen)[: min(n, max_rows)]
+    total = 0.0
+    for i in rows.tolist():
+        out = net(X_t[i : i + 1]).sum()
+        grads = torch.autograd.grad(out, params, allow_unused=True)
+        total += sum(float((g**2).sum()) for g in grads if g is not None)
+    curvature = total / rows.numel() + 2.0 * beta / n
+    return 1.0 / curvature if curvature > 0 else 1.0
