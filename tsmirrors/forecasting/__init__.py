@@ -1,6 +1,7 @@
 """Forecasters: convex autoregressive and quantile networks, and baselines."""
 
 from .base import BaseForecaster
+from .garch import GARCHForecaster
 from .models import (
     DEFAULT_TARGET,
     AR1Forecaster,
@@ -17,6 +18,7 @@ __all__ = [
     "ConvexAR",
     "ConvexQuantileAR",
     "DEFAULT_TARGET",
+    "GARCHForecaster",
     "NaiveForecaster",
     "SGDNetAR",
     "TARGETS",
