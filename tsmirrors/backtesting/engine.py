@@ -527,13 +527,17 @@ def backtest(
         progress=bool(progress),
         desc=f"backtest {type(forecaster).__name__}",
     )
+    # forecasters with calibration="adaptive" recalibrate online (past outcomes)
+    calibrator = getattr(forecaster, "online_calibrator", None)
+    calibrator = calibrator() if callable(calibrator) and levels is not None else None
     return _assemble(
-        series, values, layout, results, names, levels, interval, y_train, coverage
+        series, values, layout, results, names, levels, interval, y_train, coverage,
+        calibrator,
     )
 
 
 def _assemble(series, values, layout, results, names, levels, interval, y_train,
-              coverage) -> tuple[pd.DataFrame, pd.DataFrame]:
+              coverage, calibrator=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     firsts = layout["test_start"]
     counts = layout["test_stop"] - firsts
     ends = np.cumsum(counts)
@@ -556,6 +560,10 @@ def _assemble(series, values, layout, results, names, levels, interval, y_train,
         )
     index = series.index
     y_true = values[positions]
+    if calibrator is not None:
+        q = calibrator.calibrate(
+            q, y_true, origin=layout["origin"][fold_of_row], target=positions
+        )
     frame = {
         "fold": fold_of_row,
         "origin": index[layout["origin"][fold_of_row] - 1],

@@ -11,6 +11,7 @@ from .models import (
     SGDNetAR,
 )
 from .transforms import TARGETS, make_transform
+from .volatility import ScaledQuantileAR
 
 __all__ = [
     "AR1Forecaster",
@@ -21,6 +22,7 @@ __all__ = [
     "GARCHForecaster",
     "NaiveForecaster",
     "SGDNetAR",
+    "ScaledQuantileAR",
     "TARGETS",
     "make_transform",
 ]
