@@ -115,3 +115,22 @@ def test_bad_parameters_are_refused(params, message):
 def test_multi_step_is_refused(fitted):
     with pytest.raises(ValueError, match="one step ahead"):
         fitted[1].predict_quantiles(2)
+
+
+def test_linear_baseline_matches_sklearn_on_the_scaled_rows():
+    from sklearn.linear_model import QuantileRegressor
+
+    from tsmirrors.forecasting.volatility import ScaledLinearQuantileAR
+
+    y = _garch_like(200)
+    model = ScaledLinearQuantileAR(quantiles=(0.1, 0.9)).fit(y)
+    z = np.diff(y)
+    sigma = ewma_volatility(z, 0.94)
+    rows = np.arange(10, z.size)
+    X = np.column_stack([z[rows - 1] / sigma[rows], np.abs(z[rows - 1]) / sigma[rows]])
+    ref = QuantileRegressor(quantile=0.9, alpha=0.0, solver="highs")
+    ref.fit(X, z[rows] / sigma[rows])
+    x_next = np.array([[z[-1], abs(z[-1])]]) / sigma[-1]
+    expected = y[-1] + sigma[-1] * ref.predict(x_next)[0]
+    # the same LP solved by HiGHS twice
+    assert model.predict_quantiles(1).iloc[0, 1] == pytest.approx(expected, rel=1e-9)

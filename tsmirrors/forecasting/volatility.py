@@ -48,7 +48,7 @@ from ..models.convex import ConvexNetRegressor
 from .base import BaseForecaster, check_quantiles, check_steps
 from .calibration import CALIBRATIONS, AdaptiveConformal
 
-__all__ = ["ScaledQuantileAR", "ewma_volatility"]
+__all__ = ["ScaledLinearQuantileAR", "ScaledQuantileAR", "ewma_volatility"]
 
 #: Changes before the first training row: the scale needs a few observations.
 BURN_IN = 10
@@ -213,6 +213,22 @@ class ScaledQuantileAR(BaseForecaster):
         return np.ascontiguousarray(np.hstack([lagged / s, np.abs(lagged) / s]))
 
     # --------------------------------------------------------------- fit
+    def _fit_level(self, tau: float, X: np.ndarray, u: np.ndarray):
+        """The quantile network of one level on the standardized rows."""
+        model = ConvexNetRegressor(
+            activation=self.activation,
+            beta=u.size * self.beta,
+            loss="quantile",
+            quantile=tau,
+            n_features=self.n_features,
+            sampling=self.sampling,
+            random_state=self.random_state,
+        )._fit_checked(X, u)
+        # the solver's warm-start session holds a HiGHS handle, which cannot
+        # be saved; a finished fit does not need it
+        model.solver_result_ = dataclasses.replace(model.solver_result_, state=None)
+        return model
+
     def fit(self, y, freq=None):
         """Fit one quantile network per level on the standardized series.
 
@@ -241,24 +257,7 @@ class ScaledQuantileAR(BaseForecaster):
         rows = np.arange(first, z.size)
         X = self._inputs(z, sigma, rows)
         u = z[rows] / sigma[rows]
-        self.models_ = [
-            ConvexNetRegressor(
-                activation=self.activation,
-                beta=rows.size * self.beta,
-                loss="quantile",
-                quantile=float(tau),
-                n_features=self.n_features,
-                sampling=self.sampling,
-                random_state=self.random_state,
-            )._fit_checked(X, u)
-            for tau in taus
-        ]
-        for model in self.models_:
-            # the solver's warm-start session holds a HiGHS handle, which
-            # cannot be saved; a finished fit does not need it
-            model.solver_result_ = dataclasses.replace(
-                model.solver_result_, state=None
-            )
+        self.models_ = [self._fit_level(float(tau), X, u) for tau in taus]
         self.quantiles_ = taus
         self.n_rows_ = int(rows.size)
         self.sigma_ = float(sigma[-1])
@@ -301,7 +300,9 @@ class ScaledQuantileAR(BaseForecaster):
         z = self.transform_.forward(window)
         sigma = self._scales(z)
         x = self._inputs(np.append(z, 0.0), sigma, np.array([z.size]))
-        u = np.sort([m._decision(x)[0] for m in self.models_])
+        u = np.sort(
+            [getattr(m, "_decision", m.predict)(x)[0] for m in self.models_]
+        )
         q = self.transform_.to_level(u * sigma[-1], window[-1])
         return pd.DataFrame(
             [q], index=self._future_index(1, last), columns=list(self.quantiles_)
@@ -324,3 +325,27 @@ class ScaledQuantileAR(BaseForecaster):
         return AdaptiveConformal(
             check_quantiles(self.quantiles), gamma=self.adaptation_rate
         )
+
+
+class ScaledLinearQuantileAR(ScaledQuantileAR):
+    """The linear baseline: quantile regression on EWMA-scaled inputs.
+
+    The model of :class:`ScaledQuantileAR` with ``f_tau`` linear in the
+    standardized inputs, fit without penalty by scikit-learn's
+    ``QuantileRegressor(alpha=0, solver="highs")`` (an exact LP). The network
+    parameters (``beta``, ``activation``, ``n_features``, ``sampling``) are
+    ignored.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = 100 + np.cumsum(rng.standard_normal(200))
+    >>> ScaledLinearQuantileAR(quantiles=(0.1, 0.9)).fit(y).predict(1).shape
+    (1, 2)
+    """
+
+    def _fit_level(self, tau: float, X: np.ndarray, u: np.ndarray):
+        from sklearn.linear_model import QuantileRegressor
+
+        return QuantileRegressor(quantile=tau, alpha=0.0, solver="highs").fit(X, u)
