@@ -135,6 +135,29 @@ def print_table(name, rows):
     ))
 
 
+def speed(window=2000, lags=10):
+    """One fit at T = window, ``lags`` lags, 6 levels, against one GARCH-t fit."""
+    y = load_prices(SHARED / SERIES["hourly2017"][0])["close"].iloc[: window + 1]
+    fits = {
+        f"ScaledQuantileAR(lags={lags})": ScaledQuantileAR(quantiles=TAUS, lags=lags),
+        f"ConvexQuantileAR(lags={lags}, n_features=20)": ConvexQuantileAR(
+            quantiles=TAUS, lags=lags, n_features=20
+        ),
+        "GARCH(1,1)-t": GARCHForecaster(quantiles=TAUS),
+    }
+    times = {}
+    for label, model in fits.items():
+        model.fit(y.iloc[:200])  # warm up imports and JIT compilation
+        t0, c0 = time.perf_counter(), time.process_time()
+        model.fit(y)
+        times[label] = (time.perf_counter() - t0, time.process_time() - c0)
+    print(f"\n### one fit, T = {window}, 6 levels\n")
+    for label, (wall, cpu) in times.items():
+        ratio = cpu / times["GARCH(1,1)-t"][1]
+        print(f"- {label}: {wall:.2f} s wall, {cpu:.2f} s CPU "
+              f"({ratio:.0f}x the CPU time of one GARCH(1,1)-t fit)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -146,7 +169,12 @@ def main(argv=None):
     parser.add_argument("--refit-slow", type=int, default=100)
     parser.add_argument("--plot", default=None,
                         help="PNG of the first series' VaR bands")
+    parser.add_argument("--speed", action="store_true",
+                        help="only time one fit at T = 2000 with 10 lags")
     args = parser.parse_args(argv)
+    if args.speed:
+        speed()
+        return
     if args.quick:
         args.window, args.origins, args.refit, args.refit_slow = 500, 300, 50, 150
     for i, name in enumerate(args.series.split(",")):
