@@ -48,11 +48,22 @@ from ..models.convex import ConvexNetRegressor
 from .base import BaseForecaster, check_quantiles, check_steps
 from .calibration import CALIBRATIONS, AdaptiveConformal
 
-__all__ = ["ScaledLinearQuantileAR", "ScaledQuantileAR", "ewma_volatility"]
+__all__ = [
+    "TUNABLE_PARAMS",
+    "ScaledLinearQuantileAR",
+    "ScaledQuantileAR",
+    "ewma_volatility",
+]
 
 #: Changes before the first training row: the scale needs a few observations.
 BURN_IN = 10
 VOLATILITIES = ("ewma", None)
+#: The settings a cross-validation (pinball loss) should choose, with grids
+#: around the defaults; ``set_params`` plugs the chosen values in.
+TUNABLE_PARAMS = {
+    "beta": (1e-1, 3e-2, 1e-2, 3e-3, 1e-3),
+    "decay": (0.9, 0.94, 0.97, 0.985),
+}
 SCALED_TARGETS = ("difference", "log_return")
 
 
