@@ -110,7 +110,7 @@ def print_table(name, rows):
     print("|---|---|---|---|---|---|---|---|---|")
     for label, r in rows.items():
         print(
-            f"| {label} | {r['refit']} | {r['pinball_bp']:.1f} | "
+            f"| {label} | {r['refit']} | {r['pinball_bp']:.2f} | "
             f"{r['hit'][0.01]:.3f} | {r['hit'][0.05]:.3f} | "
             f"{len(r['kupiec_rejected'])} / {len(r['cc_rejected'])} / "
             f"{len(r['dq_rejected'])} | "
@@ -130,6 +130,10 @@ def print_table(name, rows):
         "corr(width, vol) >= GARCH-t": new["width_vol_corr"]
         >= garch["width_vol_corr"],
     }
+    for label in ("ScaledQuantileAR()", "GARCH(1,1)-t"):
+        r = rows[label]
+        print(f"\n{label} rejects: Kupiec {r['kupiec_rejected']}, "
+              f"CC {r['cc_rejected']}, DQ {r['dq_rejected']}")
     print("\nScaledQuantileAR() targets: " + "; ".join(
         f"{k}: {'met' if v else 'NOT met'}" for k, v in checks.items()
     ))
