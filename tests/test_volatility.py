@@ -134,3 +134,10 @@ def test_linear_baseline_matches_sklearn_on_the_scaled_rows():
     expected = y[-1] + sigma[-1] * ref.predict(x_next)[0]
     # the same LP solved by HiGHS twice
     assert model.predict_quantiles(1).iloc[0, 1] == pytest.approx(expected, rel=1e-9)
+
+
+def test_default_fits_are_reproducible():
+    y = _garch_like(200, seed=5)
+    a = ScaledQuantileAR(quantiles=TAUS).fit(y).predict_quantiles(1)
+    b = ScaledQuantileAR(quantiles=TAUS).fit(y).predict_quantiles(1)
+    pd.testing.assert_frame_equal(a, b)

@@ -142,7 +142,9 @@ class ScaledQuantileAR(BaseForecaster):
         and single forecasts are unchanged.
     adaptation_rate : float, default=0.005
         ``gamma`` of adaptive conformal inference.
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState or None, default=0
+        Seed of the sampled library features; fixed by default so that
+        forecasts are reproducible (None draws new features at every fit).
 
     Attributes
     ----------
@@ -177,7 +179,7 @@ class ScaledQuantileAR(BaseForecaster):
         target: str = "difference",
         calibration=None,
         adaptation_rate: float = 0.005,
-        random_state=None,
+        random_state=0,
     ):
         self.quantiles = quantiles
         self.lags = lags
