@@ -141,7 +141,7 @@ def kupiec_pof(hits, rate: float) -> TestResult:
     stat = -2.0 * (
         _bernoulli_loglik(n - x, x, p) - _bernoulli_loglik(n - x, x, x / n)
     )
-    stat = max(stat, 0.0)
+    stat = max(stat, 0.0) + 0.0  # rounding can give -0.0 or -1e-16
     return TestResult(stat, float(stats.chi2.sf(stat, 1)), 1)
 
 
@@ -189,8 +189,8 @@ def christoffersen_test(hits, rate: float) -> dict[str, TestResult]:
     markov = _bernoulli_loglik(n00, n01, pi01) + _bernoulli_loglik(n10, n11, pi11)
     iid = _bernoulli_loglik(n00 + n10, n01 + n11, pi)
     nominal = _bernoulli_loglik(n00 + n10, n01 + n11, p)
-    ind = max(-2.0 * (iid - markov), 0.0)
-    cc = max(-2.0 * (nominal - markov), 0.0)
+    ind = max(-2.0 * (iid - markov), 0.0) + 0.0
+    cc = max(-2.0 * (nominal - markov), 0.0) + 0.0
     return {
         "independence": TestResult(ind, float(stats.chi2.sf(ind, 1)), 1),
         "conditional_coverage": TestResult(cc, float(stats.chi2.sf(cc, 2)), 2),

@@ -384,7 +384,11 @@ def backtest(
         ``predict_point(steps, last_window=None)`` (or ``predict``) returning
         ``steps`` point forecasts. When it has ``quantiles`` (not None) and
         ``predict_quantiles(steps, last_window=None)``, its quantile
-        forecasts are backtested too. It is never modified: it is cloned
+        forecasts are backtested too; when its ``online_calibrator()``
+        returns a calibrator (``calibration="adaptive"``), the quantiles are
+        recalibrated online from past outcomes only (see
+        :class:`~tsmirrors.forecasting.calibration.AdaptiveConformal`).
+        It is never modified: it is cloned
         once (``sklearn.base.clone``) and every fit works on a deep copy of
         that clone.
     y : pandas.Series or array-like of shape (n,)
