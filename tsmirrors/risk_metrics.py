@@ -34,7 +34,7 @@ from scipy.special import xlogy
 from ._validation import check_finite_array, check_quantile
 
 __all__ = [
-    "TestResult",
+    "ChiSquareResult",
     "hit_sequence",
     "hit_rate",
     "kupiec_pof",
@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 
-class TestResult(NamedTuple):
+class ChiSquareResult(NamedTuple):
     """A test statistic with its chi-square p-value and degrees of freedom."""
 
     statistic: float
@@ -112,7 +112,7 @@ def _bernoulli_loglik(n0: float, n1: float, p: float) -> float:
     return float(xlogy(n0, 1.0 - p) + xlogy(n1, p))
 
 
-def kupiec_pof(hits, rate: float) -> TestResult:
+def kupiec_pof(hits, rate: float) -> ChiSquareResult:
     """Kupiec's proportion-of-failures test (unconditional coverage).
 
     With ``x`` hits in ``T`` observations and nominal hit probability
@@ -128,7 +128,7 @@ def kupiec_pof(hits, rate: float) -> TestResult:
 
     Returns
     -------
-    TestResult
+    ChiSquareResult
 
     Examples
     --------
@@ -142,7 +142,7 @@ def kupiec_pof(hits, rate: float) -> TestResult:
         _bernoulli_loglik(n - x, x, p) - _bernoulli_loglik(n - x, x, x / n)
     )
     stat = max(stat, 0.0) + 0.0  # rounding can give -0.0 or -1e-16
-    return TestResult(stat, float(stats.chi2.sf(stat, 1)), 1)
+    return ChiSquareResult(stat, float(stats.chi2.sf(stat, 1)), 1)
 
 
 def _transitions(h: np.ndarray) -> np.ndarray:
@@ -152,7 +152,7 @@ def _transitions(h: np.ndarray) -> np.ndarray:
     return counts
 
 
-def christoffersen_test(hits, rate: float) -> dict[str, TestResult]:
+def christoffersen_test(hits, rate: float) -> dict[str, ChiSquareResult]:
     """Christoffersen's independence and conditional-coverage tests.
 
     From the transition counts ``n_ij`` (state ``i`` followed by ``j``) of
@@ -177,7 +177,7 @@ def christoffersen_test(hits, rate: float) -> dict[str, TestResult]:
     Returns
     -------
     dict
-        ``{"independence": TestResult, "conditional_coverage": TestResult}``.
+        ``{"independence": ChiSquareResult, "conditional_coverage": ChiSquareResult}``.
     """
     h = _hits(hits)
     p = _rate(rate)
@@ -192,13 +192,13 @@ def christoffersen_test(hits, rate: float) -> dict[str, TestResult]:
     ind = max(-2.0 * (iid - markov), 0.0) + 0.0
     cc = max(-2.0 * (nominal - markov), 0.0) + 0.0
     return {
-        "independence": TestResult(ind, float(stats.chi2.sf(ind, 1)), 1),
-        "conditional_coverage": TestResult(cc, float(stats.chi2.sf(cc, 2)), 2),
+        "independence": ChiSquareResult(ind, float(stats.chi2.sf(ind, 1)), 1),
+        "conditional_coverage": ChiSquareResult(cc, float(stats.chi2.sf(cc, 2)), 2),
     }
 
 
 def dynamic_quantile_test(y_true, q_pred, quantile: float,
-                          n_lags: int = 4) -> TestResult:
+                          n_lags: int = 4) -> ChiSquareResult:
     """Engle and Manganelli's dynamic quantile (DQ) test.
 
     The demeaned hits ``Hit_t = h_t - p`` (``h`` from :func:`hit_sequence`,
@@ -220,7 +220,7 @@ def dynamic_quantile_test(y_true, q_pred, quantile: float,
 
     Returns
     -------
-    TestResult
+    ChiSquareResult
 
     Raises
     ------
@@ -259,7 +259,7 @@ def dynamic_quantile_test(y_true, q_pred, quantile: float,
     fitted = X @ coef
     stat = float(fitted @ fitted / (p * (1.0 - p)))
     df = k + 2
-    return TestResult(stat, float(stats.chi2.sf(stat, df)), df)
+    return ChiSquareResult(stat, float(stats.chi2.sf(stat, df)), df)
 
 
 def trailing_volatility(changes, window: int = 20) -> np.ndarray:
