@@ -154,8 +154,25 @@ def _add_source(p):
         metavar="INTERVAL",
         help=f"yfinance interval, one of {', '.join(INTERVALS)} (default 1h)",
     )
-    p.add_argument("--start", default=None, help="first date to download")
-    p.add_argument("--end", default=None, help="last date to download")
+    p.add_argument(
+        "--start", default=None, help="first date used (downloaded for a ticker)"
+    )
+    p.add_argument(
+        "--end", default=None, help="last date used, included (downloaded for a ticker)"
+    )
+    p.add_argument(
+        "--fill",
+        choices=["ffill", "interpolate"],
+        default=None,
+        help="fill gaps and missing closes of the range used (default: refuse them)",
+    )
+    p.add_argument(
+        "--date-format",
+        default=None,
+        metavar="FMT",
+        help="strftime format of the CSV's dates, e.g. '%%d/%%m/%%Y' when the "
+        "day/month order is ambiguous",
+    )
     p.add_argument("--cache-dir", default=None, help="yfinance cache directory")
 
 

@@ -12,6 +12,8 @@ import numbers
 import numpy as np
 
 from ._validation import check_finite_array, check_quantile
+from .risk_metrics import *  # noqa: F403  (value-at-risk backtests)
+from .risk_metrics import __all__ as _risk_all
 
 __all__ = [
     "mse",
@@ -23,6 +25,7 @@ __all__ = [
     "mean_interval_width",
     "interval_score",
     "crps_from_quantiles",
+    *_risk_all,
 ]
 
 

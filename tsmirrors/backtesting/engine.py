@@ -426,7 +426,11 @@ def backtest(
         ``predict_point(steps, last_window=None)`` (or ``predict``) returning
         ``steps`` point forecasts. When it has ``quantiles`` (not None) and
         ``predict_quantiles(steps, last_window=None)``, its quantile
-        forecasts are backtested too. It is never modified: it is cloned
+        forecasts are backtested too; when its ``online_calibrator()``
+        returns a calibrator (``calibration="adaptive"``), the quantiles are
+        recalibrated online from past outcomes only (see
+        :class:`~tsmirrors.forecasting.calibration.AdaptiveConformal`).
+        It is never modified: it is cloned
         once (``sklearn.base.clone``) and every fit works on a deep copy of
         that clone.
     y : pandas.Series or array-like of shape (n,)
@@ -585,8 +589,12 @@ def backtest(
         desc=f"backtest {type(forecaster).__name__}",
         return_warnings=True,
     )
+    # forecasters with calibration="adaptive" recalibrate online (past outcomes)
+    calibrator = getattr(forecaster, "online_calibrator", None)
+    calibrator = calibrator() if callable(calibrator) and levels is not None else None
     scores, predictions = _assemble(
-        series, values, layout, results, names, levels, interval, scales, coverage
+        series, values, layout, results, names, levels, interval, scales, coverage,
+        calibrator,
     )
     rows = [sum(task.lengths) for task in tasks]  # forecasts of each fit
     predictions["certified"] = np.repeat(certified(records), rows)
@@ -594,7 +602,7 @@ def backtest(
 
 
 def _assemble(series, values, layout, results, names, levels, interval, scales,
-              coverage) -> tuple[pd.DataFrame, pd.DataFrame]:
+              coverage, calibrator=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     firsts = layout["test_start"]
     counts = layout["test_stop"] - firsts
     ends = np.cumsum(counts)
@@ -618,6 +626,10 @@ def _assemble(series, values, layout, results, names, levels, interval, scales,
     index = series.index
     y_true = values[positions]
     fit_of_fold = np.cumsum(layout["refit"]) - 1
+    if calibrator is not None:
+        q = calibrator.calibrate(
+            q, y_true, origin=layout["origin"][fold_of_row], target=positions
+        )
     frame = {
         "fold": fold_of_row,
         "refit": fit_of_fold[fold_of_row],

@@ -1,6 +1,7 @@
 """Forecasters: convex autoregressive and quantile networks, and baselines."""
 
 from .base import BaseForecaster
+from .garch import GARCHForecaster
 from .models import (
     DEFAULT_TARGET,
     AR1Forecaster,
@@ -10,6 +11,7 @@ from .models import (
     SGDNetAR,
 )
 from .transforms import TARGETS, make_transform
+from .volatility import ScaledQuantileAR
 
 __all__ = [
     "AR1Forecaster",
@@ -17,8 +19,10 @@ __all__ = [
     "ConvexAR",
     "ConvexQuantileAR",
     "DEFAULT_TARGET",
+    "GARCHForecaster",
     "NaiveForecaster",
     "SGDNetAR",
+    "ScaledQuantileAR",
     "TARGETS",
     "make_transform",
 ]
