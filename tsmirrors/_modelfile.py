@@ -46,6 +46,7 @@ _ALLOWED = frozenset(
         "tsmirrors.forecasting.models:AR1Forecaster",
         "tsmirrors.forecasting.models:NaiveForecaster",
         "tsmirrors.forecasting.models:SGDNetAR",
+        "tsmirrors.forecasting.volatility:ScaledQuantileAR",
         "tsmirrors.forecasting.transforms:_Level",
         "tsmirrors.forecasting.transforms:_Difference",
         "tsmirrors.forecasting.transforms:_LogReturn",
