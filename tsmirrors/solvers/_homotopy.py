@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import solve_triangular
+from threadpoolctl import threadpool_limits
 
 from .. import _kernels
 from ._cholesky import ActiveCholesky
@@ -29,6 +30,14 @@ _GRAM_BUDGET = 2**25
 #: ``relu(x - t) - relu(t - x) = x - t`` of two knots) and the active-set
 #: solves lose every digit.
 _INDEPENDENCE_RTOL = 1e-10
+
+
+def _small_blas():
+    """One BLAS thread: the homotopy's products are small (``s x s`` triangular
+    solves, ``s <= n``) and called thousands of times; threaded BLAS spends
+    more on synchronization than on them, by a factor of ten on a loaded
+    machine."""
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def lasso_objective(z: np.ndarray, r: np.ndarray, beta: float) -> float:

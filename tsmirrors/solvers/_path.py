@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from .._validation import check_nonnegative, check_positive_int
-from ._homotopy import DesignBackend, Homotopy, Problem, run
+from ._homotopy import DesignBackend, Homotopy, Problem, _small_blas, run
 
 __all__ = ["LassoPath", "lasso_path"]
 
@@ -231,7 +231,8 @@ def lasso_path(A, y, betas=None, *, weights=None, fit_intercept: bool = True,
 
     hit = False
     if target < h.beta_max:
-        hit = run(h, target, max_iter, record, max_features)
+        with _small_blas():
+            hit = run(h, target, max_iter, record, max_features)
         if not hit:
             # Re-solve the last kink with verified KKT conditions.
             beta_end = h.beta

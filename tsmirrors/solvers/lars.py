@@ -29,6 +29,7 @@ from ._homotopy import (
     GramBackend,
     Homotopy,
     Problem,
+    _small_blas,
     lasso_objective,
     run,
 )
@@ -402,11 +403,12 @@ def lasso(A, y, beta: float, *, weights=None, fit_intercept: bool = True,
     seed, seed_signs = (
         (np.empty(0, dtype=np.intp), np.empty(0)) if warm_start is None
         else _warm_support(warm_start, problem.n_features, w))
-    if _products_are_costly(design):
-        z, active, n_iter, hit = _working_set(problem, beta, tol, max_iter, seed)
-    else:
-        z, active, n_iter, hit = _full_homotopy(problem, beta, tol, max_iter, seed,
-                                                seed_signs)
+    with _small_blas():
+        if _products_are_costly(design):
+            z, active, n_iter, hit = _working_set(problem, beta, tol, max_iter, seed)
+        else:
+            z, active, n_iter, hit = _full_homotopy(problem, beta, tol, max_iter,
+                                                    seed, seed_signs)
     if not hit:
         z = _independent_support(problem, z, beta)
         active = np.flatnonzero(z)
