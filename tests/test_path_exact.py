@@ -136,3 +136,8 @@ def test_uncertified_kinks_are_flagged_and_warned():
     assert not path.converged
     assert path.certified[0]
     assert not path.certified.all()
+    # evaluations between uncertified kinks are reported as such
+    k = int(np.argmin(path.certified))
+    mid = 0.5 * (path.betas[k - 1] + path.betas[k])
+    flags = path.certified_at([2 * path.beta_max, mid, path.betas[k]])
+    assert flags.tolist() == [True, False, False]

@@ -116,6 +116,26 @@ class LassoPath:
         intercepts = np.array([self.intercept_at(float(b)) for b in betas])
         return coefs, intercepts
 
+    def certified_at(self, betas) -> np.ndarray:
+        """Whether the path is certified at each of ``betas``.
+
+        True when the kinks bounding ``beta`` (or the kink itself) are
+        certified; a caller drawing the path should mark the others.
+
+        Returns
+        -------
+        ndarray of bool of shape (n_betas,)
+        """
+        betas = np.atleast_1d(np.asarray(betas, dtype=float))
+        cert = (np.ones(self.n_kinks, dtype=bool) if self.certified is None
+                else self.certified)
+        out = np.empty(betas.shape[0], dtype=bool)
+        for i, beta in enumerate(betas):
+            k, theta = self._locate(float(check_nonnegative(beta, "beta")))
+            out[i] = cert[k] and (theta == 1.0 or k + 1 >= self.n_kinks
+                                  or bool(cert[k + 1]))
+        return out
+
     def n_active(self) -> np.ndarray:
         """Number of nonzero coefficients at each kink."""
         return np.diff(self.coefs.indptr)
