@@ -13,7 +13,11 @@ Every ratio is measured in this run, on this machine:
   ``QuantileRegressor(solver="highs")`` on the dense dictionary, and a long
   series of 50,000 points;
 * a sampled dense library (1000 random 3-layer abs features) against
-  ``LassoLars``.
+  ``LassoLars``;
+* the regularization path deep into near-interpolation: a random walk of
+  N = 1,000 points down to ``beta_sum = 1e-4``, ``lasso_path`` (kinks, share
+  certified) and ``lasso`` at that penalty, against sklearn ``lars_path`` on
+  the dense centred dictionary.
 
 Scaling. (4.3) reads ``(1/T) sum_t L(f(x_t) - x_{t+1}) + (beta/2) ||theta_w||^2``;
 the weights of a 2-layer unit enter as ``|w alpha| <= (w^2 + alpha^2)/2``, so
@@ -48,6 +52,7 @@ from tsmirrors.features.operators import TwoLayerOperator
 from tsmirrors.solvers import (
     lasso,
     lasso_beta_max,
+    lasso_path,
     pinball_loss,
     quantile_beta_max,
     quantile_lasso,
@@ -244,6 +249,32 @@ def bench_sampled(T, n_features=1000):
           f"KKT={res.kkt_residual:.1e}")
 
 
+def bench_deep_path(n, beta=1e-4):
+    print(f"\n== Squared loss, random walk N={n}, 2-layer, path down to "
+          f"beta_sum={beta:g} (target: >= 500 neurons certified in < 1 s) ==")
+    print("ratio = lars_path time / tsmirrors time, one run each; lars_path "
+          "gets the prebuilt dense centred dictionary")
+    x, y = random_walk(n)
+    for name in ("abs", "relu"):
+        op = TwoLayerOperator.from_inputs(x, name)
+        t_path, path = timed(functools.partial(lasso_path, op, y, beta_min=beta))
+        t_fit, res = timed(functools.partial(lasso, op, y, beta))
+        D = op.toarray()
+        Dc, yc = D - D.mean(axis=0), y - y.mean()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t_lars, (_, _, coefs) = timed(functools.partial(
+                lars_path, Dc, yc, method="lasso", alpha_min=beta / n))
+        z = coefs[:, -1]
+        o_lars = sq_objective(D, y, z, y.mean() - D.mean(0) @ z, beta)
+        print(f"{name:5s} path: time={t_path:.2f}s kinks={path.n_kinks} "
+              f"certified={path.certified.mean():.3f} "
+              f"neurons(end)={path.n_active()[-1]} x_lars={t_lars / t_path:.3g} | "
+              f"lasso: time={t_fit:.2f}s neurons={res.n_active} "
+              f"converged={res.converged} x_lars={t_lars / t_fit:.3g} "
+              f"dobj_lars={(o_lars - res.objective) / res.objective:.2g}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -257,11 +288,13 @@ def main(argv=None):
         bench_long(50_000, {"abs": 0.02, "relu": 0.02})
         bench_quantile(500, 5_000)
         bench_sampled(300, 300)
+        bench_deep_path(300)
     else:
         bench_squared(2000, 1, not args.no_skglm)
         bench_long(525_600, {"abs": 0.014, "relu": 0.014})
         bench_quantile(2000, 50_000)
         bench_sampled(1000, 1000)
+        bench_deep_path(1000)
 
 
 if __name__ == "__main__":

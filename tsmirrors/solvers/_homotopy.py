@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import solve_triangular
+from threadpoolctl import threadpool_limits
 
 from .. import _kernels
 from ._cholesky import ActiveCholesky
@@ -22,6 +23,21 @@ _TINY = 1e-300
 _RESOLUTION = 1e-11
 #: Entries of ``A_c^T A_S`` kept in memory; beyond it, products are recomputed.
 _GRAM_BUDGET = 2**25
+#: A column enters only if its squared distance to the span of the active
+#: columns exceeds this fraction of its squared norm. The computed distance
+#: carries an error of about ``cond(G_S) eps`` relative, so a much smaller
+#: threshold lets exactly dependent columns in (e.g. the centred
+#: ``relu(x - t) - relu(t - x) = x - t`` of two knots) and the active-set
+#: solves lose every digit.
+_INDEPENDENCE_RTOL = 1e-10
+
+
+def _small_blas():
+    """One BLAS thread: the homotopy's products are small (``s x s`` triangular
+    solves, ``s <= n``) and called thousands of times; threaded BLAS spends
+    more on synchronization than on them, by a factor of ten on a loaded
+    machine."""
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def lasso_objective(z: np.ndarray, r: np.ndarray, beta: float) -> float:
@@ -105,13 +121,40 @@ class Problem:
         return primal, max(primal - dual, 0.0)
 
     def certificate(self, z: np.ndarray, beta: float) -> tuple[float, float, float]:
-        """Objective, duality gap and scaled KKT residual at ``z``."""
+        """Objective, duality gap and scaled KKT residual at ``z``.
+
+        The KKT residual is ``max_j dist(c_j, beta * d|z_j|) / beta_max`` with
+        fresh correlations ``c = A_c^T (y_c - A_c z)``: relative to
+        ``beta_max = ||A_c^T y_c||_inf``, the scale of the correlations, so
+        that rounding (which is relative to that scale, not to ``beta``) does
+        not depend on how far down the path ``beta`` is.
+        """
         r, c = self.residual_correlations(z)
         primal, gap = self.gap(z, r, c, beta)
         dist = np.where(z != 0, np.abs(c - beta * np.sign(z)),
                         np.maximum(np.abs(c) - beta, 0.0))
-        scale = beta if beta > 0 else max(self.beta_max, np.finfo(float).tiny)
-        return primal, gap, float(dist.max()) / scale
+        return primal, gap, float(dist.max()) / self.kkt_scale
+
+    @property
+    def kkt_scale(self) -> float:
+        """``beta_max``, the denominator of the scaled KKT residual."""
+        return max(self.beta_max, np.finfo(float).tiny)
+
+    @property
+    def objective_scale(self) -> float:
+        """``1/2 ||y_c||^2``, the objective at ``z = 0`` (scale of the gap)."""
+        return max(0.5 * float(self.yc @ self.yc), np.finfo(float).tiny)
+
+    def certified(self, z: np.ndarray, beta: float, tol: float
+                  ) -> tuple[bool, float, float, float]:
+        """Whether ``z`` is certified optimal at ``beta``, and its certificate.
+
+        Certified when the scaled KKT residual (see :meth:`certificate`) is
+        at most ``tol`` or the duality gap is at most ``tol * 1/2 ||y_c||^2``.
+        """
+        primal, gap, kkt = self.certificate(z, beta)
+        ok = kkt <= tol or gap <= tol * self.objective_scale
+        return ok, primal, gap, kkt
 
 
 class DesignBackend:
@@ -206,7 +249,7 @@ class Homotopy:
             self.blocked[self.excluded] = True
             self.block_penalty[self.excluded] = -np.inf
         self.skipped = np.zeros(self.n_features, dtype=bool)
-        self.chol = ActiveCholesky()
+        self.chol = ActiveCholesky(rtol=_INDEPENDENCE_RTOL)
         self.beta = self.beta_max
         self.n_iter = 0
         self.just_dropped = -1
@@ -330,16 +373,50 @@ class Homotopy:
         self.blocked[j] = flag
         self.block_penalty[j] = -np.inf if flag else 0.0
 
-    def solve_active(self, beta: float, refine: int = 0) -> None:
-        """Exact active-set solution ``G_S^{-1} (A_S^T y_c - beta s)``."""
+    def _kkt_error(self, beta: float) -> float:
+        """Largest KKT violation on the current correlations and signs."""
+        S, s = self.active, self.signs
+        out = np.abs(self.c) - beta
+        out[S] = np.abs(self.c[S] - beta * s)
+        if S.size and np.any(self.z[S] * s < 0):
+            return np.inf
+        return float(out.max())
+
+    def solve_active(self, beta: float, refine: int = 0,
+                     from_scratch: bool = True) -> None:
+        """Active-set solution of ``A_S^T r = beta s``, never less accurate.
+
+        ``from_scratch`` solves ``G_S z_S = A_S^T y_c - beta s`` anew; then up
+        to ``refine`` corrections ``z_S += G_S^{-1} (c_S - beta s)`` use fresh
+        correlations. Each candidate is kept only if it lowers the equality
+        KKT violation (on the whole dictionary) of the current state: on an
+        ill-conditioned active set (knots a few samples apart) a solve from
+        scratch is accurate to ``cond(G_S) eps`` only, far worse than the
+        state the homotopy carried there with small updates.
+        """
         if not self.n_active:
             return
         S, s = self.active, self.signs
-        self.z[S] = self.chol.solve(self.c0[S] - beta * s)
-        for _ in range(refine):
-            self.refresh()
-            self.z[S] += self.chol.solve(self.c[S] - beta * s)
         self.refresh()
+        err = self._kkt_error(beta)
+        candidates = [None] if from_scratch else []
+        candidates += [True] * refine
+        for cand in candidates:
+            if err <= 0.0:
+                break
+            old_z, old_c = self.z[S].copy(), self.c
+            if cand is None:
+                self.z[S] = self.chol.solve(self.c0[S] - beta * s)
+            else:
+                self.z[S] += self.chol.solve(self.c[S] - beta * s)
+            self.refresh()
+            new_err = self._kkt_error(beta)
+            if np.isfinite(new_err) and new_err < err:
+                err = new_err
+            else:
+                self.z[S], self.c = old_z, old_c
+                if cand is not None:
+                    break
 
     # ------------------------------------------------------------ one step
     def step(self, beta_target: float) -> str:
@@ -437,16 +514,23 @@ def run(h: Homotopy, beta: float, max_iter: int, record=None,
     """Run the homotopy down to ``beta``; True if ``max_iter`` steps were hit."""
     if not h.n_active and h.beta > beta:
         start(h)
+    last_fix = h.n_iter
     with np.errstate(divide="ignore", invalid="ignore"):
         while h.beta > beta:
             if h.n_iter >= max_iter:
                 return True
             beta_before = h.beta
             event = h.step(beta)
-            if h.n_iter % 16 == 0 and event != "target":
-                h.solve_active(h.beta)
+            # Correct the drift now and then with fresh correlations, but not
+            # at an entry: the entering coefficient is exactly zero there.
+            if (h.n_iter - last_fix >= 16 and event == "drop"
+                    or h.n_iter - last_fix >= 64 and h.just_added < 0
+                    and event != "target"):
+                h.solve_active(h.beta, refine=1, from_scratch=False)
+                last_fix = h.n_iter
             if record is not None:
                 record(h, h.beta == beta_before)
-            if max_features is not None and h.n_active >= max_features:
+            if (max_features is not None and h.n_active >= max_features
+                    and np.count_nonzero(h.z[h.active]) >= max_features):
                 break
     return False

@@ -28,7 +28,8 @@ class SolverResult:
     kkt_residual : float
         Scaled violation of the optimality conditions. For the squared loss,
         the largest distance from ``A_c^T r`` to ``beta * d||z||_1``, divided
-        by ``beta`` (by ``beta_max`` when ``beta = 0``); for the quantile loss,
+        by ``beta_max = ||A_c^T y_c||_inf`` (the scale of the correlations,
+        independent of ``beta``); for the quantile loss,
         the duality gap divided by ``max(1, |objective|)``.
     n_iter : int
         Homotopy steps (squared loss) or simplex iterations (quantile loss).
