@@ -472,3 +472,46 @@ def test_a_missing_file_does_not_import_the_numerical_stack():
     )
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "[]"
+
+
+def test_path_marks_points_that_are_not_certified(capsys, tmp_path, monkeypatch):
+    import numpy as np
+
+    import tsmirrors.plotting
+    from tsmirrors.solvers import LassoPath
+
+    marked = {}
+    real_plot = tsmirrors.plotting.plot_regularization_path
+
+    def spy(*args, **kwargs):
+        marked["certified"] = np.asarray(kwargs["certified"])
+        return real_plot(*args, **kwargs)
+
+    def half_certified(self, betas):  # as if the deepest points failed their KKT
+        betas = np.atleast_1d(betas)
+        return betas > np.median(betas)
+
+    monkeypatch.setattr(tsmirrors.plotting, "plot_regularization_path", spy)
+    monkeypatch.setattr(LassoPath, "certified_at", half_certified)
+    args = ["path", "--csv", str(GEMINI_2017), "--window", "200", "--n-betas", "6",
+            "--out", str(tmp_path)]
+    code, out, err = run_main(capsys, *args)
+    assert code == 0, err
+    frame = pd.read_csv(tmp_path / "path.csv")
+    assert frame["certified"].tolist() == [False] * 3 + [True] * 3
+    assert marked["certified"].tolist() == frame["certified"].tolist()
+    assert "3 of 6 points are not certified optimal" in out
+
+
+def test_path_plot_marks_uncertified_points():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from tsmirrors.plotting import plot_regularization_path
+
+    ax = plot_regularization_path(
+        [0.1, 1.0, 10.0], [1.0, 2.0, 3.0], certified=[False, True, True]
+    )
+    crosses = [ln for ln in ax.get_lines() if ln.get_label() == "not certified"]
+    assert len(crosses) == 1
+    assert list(crosses[0].get_xdata()) == [0.1]

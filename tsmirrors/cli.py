@@ -444,8 +444,9 @@ def _cmd_path(args) -> int:
     T = t.size
     betas = np.geomspace(path.betas[0] * 1e-4, path.betas[0], args.n_betas)
     coefs, intercepts = path.evaluate(betas)
+    certified = path.certified_at(betas)
     rows = []
-    for b, c, xi in zip(betas, coefs, intercepts):
+    for b, c, xi, ok in zip(betas, coefs, intercepts, certified):
         r = t - (op.matvec(c) + xi)
         mse = float(np.mean(r**2))
         rows.append(
@@ -455,6 +456,7 @@ def _cmd_path(args) -> int:
                 "mse": mse,
                 "objective_4_3": mse + 2 * b / T * np.abs(c).sum(),
                 "n_neurons": int(np.count_nonzero(c)),
+                "certified": bool(ok),
             }
         )
     frame = pd.DataFrame(rows)
@@ -469,6 +471,7 @@ def _cmd_path(args) -> int:
         frame["mse"],
         frame["n_neurons"],
         title=f"Regularization path, {label}",
+        certified=frame["certified"],
     )
     ax.set_xlabel("beta in (4.3)")
     ax.figure.tight_layout()
@@ -481,6 +484,11 @@ def _cmd_path(args) -> int:
         f"{path.n_kinks} kinks, beta_max(4.3) = {2 * path.betas[0] / T:.4g}"
     )
     print(frame.iloc[:: max(1, len(frame) // 10)].to_string(index=False))
+    if not frame["certified"].all():
+        print(
+            f"{int((~frame['certified']).sum())} of {len(frame)} points are not "
+            "certified optimal (marked in path.csv and path.png)"
+        )
     print(f"wrote {out / 'path.csv'} and {out / 'path.png'}")
     return 0
 

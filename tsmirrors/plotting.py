@@ -334,6 +334,7 @@ def plot_regularization_path(
     xlabel="beta",
     yscale="linear",
     beta_max=None,
+    certified=None,
 ):
     """Training loss (and neurons) against beta, on log axes.
 
@@ -353,6 +354,10 @@ def plot_regularization_path(
         Scale of the loss axis.
     beta_max : float or None
         Drawn as a dotted vertical line (above it the network is constant).
+    certified : array-like of bool or None
+        Whether each point is certified optimal
+        (:meth:`~tsmirrors.solvers.LassoPath.certified_at`); the others are
+        marked with red crosses, never drawn as if they were exact.
 
     All curves share one legend.
     """
@@ -369,6 +374,17 @@ def plot_regularization_path(
                 label="SGD runs" if k == 0 else None,
             )
     ax.plot(betas, loss, color="tab:blue", lw=1.8, label="convex (exact path)")
+    if certified is not None:
+        bad = ~np.asarray(certified, dtype=bool)
+        if bad.any():
+            ax.plot(
+                betas[bad],
+                np.asarray(loss, dtype=float)[bad],
+                "x",
+                color="tab:red",
+                ms=6,
+                label="not certified",
+            )
     if sgd_summary is not None:
         b, mean, std = sgd_summary
         ax.errorbar(
