@@ -21,9 +21,21 @@ def fitted():
     return y, GARCHForecaster(quantiles=(0.01, 0.05, 0.5, 0.95, 0.99)).fit(y)
 
 
+def _arch_fit(y):
+    """arch's own GARCH(1,1)-t fit of the same returns, as a reference."""
+    import arch
+
+    r = 100 * np.diff(np.log(y))
+    model = arch.arch_model(
+        r, mean="Constant", vol="GARCH", p=1, q=1, dist="t", rescale=False
+    )
+    return model.fit(disp="off", show_warning=False)
+
+
 def test_one_step_quantiles_match_arch(fitted):
     y, model = fitted
-    res = model.result_
+    res = _arch_fit(y)
+    assert res.loglikelihood == pytest.approx(model.loglikelihood_, rel=1e-12)
     var = float(res.forecast(horizon=1, reindex=False).variance.to_numpy()[0, 0])
     p = model.params_
     # the standardized t quantiles of arch's own distribution object
@@ -44,7 +56,7 @@ def test_variance_recursion_matches_arch_in_sample(fitted):
     v = garch_variance(r - p["mu"], p["omega"], p["alpha"], p["beta"])
     # same recursion; only the starting backcast differs (see above)
     np.testing.assert_allclose(
-        v[-100:-1], model.result_.conditional_volatility[-99:] ** 2, rtol=1e-7
+        v[-100:-1], _arch_fit(y).conditional_volatility[-99:] ** 2, rtol=1e-7
     )
 
 
@@ -90,3 +102,17 @@ def test_missing_arch_names_the_extra(monkeypatch):
     monkeypatch.setattr(garch, "import_optional", missing)
     with pytest.raises(ImportError, match=r"tsmirrors\[garch\]"):
         GARCHForecaster().fit(_prices(100))
+
+
+def test_save_and_load_give_the_same_quantiles(fitted, tmp_path):
+    import copy
+
+    import tsmirrors
+
+    y, model = fitted
+    tsmirrors.save(model, tmp_path / "garch.tsm")
+    loaded = tsmirrors.load(tmp_path / "garch.tsm")
+    pd.testing.assert_frame_equal(
+        loaded.predict_quantiles(3), model.predict_quantiles(3)
+    )
+    copy.deepcopy(model)  # a fitted forecaster holds no arch session

@@ -47,6 +47,7 @@ _ALLOWED = frozenset(
         "tsmirrors.forecasting.models:NaiveForecaster",
         "tsmirrors.forecasting.models:SGDNetAR",
         "tsmirrors.forecasting.volatility:ScaledQuantileAR",
+        "tsmirrors.forecasting.garch:GARCHForecaster",
         "tsmirrors.forecasting.transforms:_Level",
         "tsmirrors.forecasting.transforms:_Difference",
         "tsmirrors.forecasting.transforms:_LogReturn",

@@ -90,8 +90,10 @@ class GARCHForecaster(BaseForecaster):
     params_ : dict
         ``mu``, ``omega``, ``alpha``, ``beta`` and ``nu`` (degrees of
         freedom) of the maximum-likelihood fit.
-    result_ : arch ARCHModelResult
-        The ``arch`` fit.
+    loglikelihood_ : float
+        Log-likelihood of the fit. The ``arch`` result object itself is not
+        kept, so that a fitted forecaster holds arrays and numbers only (it
+        can be saved with :func:`tsmirrors.save` and deep-copied).
 
     Examples
     --------
@@ -156,7 +158,7 @@ class GARCHForecaster(BaseForecaster):
             "beta": float(p["beta[1]"]),
             "nu": float(p["nu"]),
         }
-        self.result_ = res
+        self.loglikelihood_ = float(res.loglikelihood)
         self.quantiles_ = taus
         self.transform_ = make_transform("log_return").fit(levels)
         self.window_ = levels.copy()
