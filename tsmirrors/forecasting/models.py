@@ -26,10 +26,10 @@ import pandas as pd
 from scipy import stats
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_nonnegative
 from ..data.embedding import _embed
 from ..models.baselines import ar1_bias_fit
 from ..models.convex import ConvexNetRegressor
+from .autofit import lags_in_use, resolve_settings
 from .base import BaseForecaster, check_quantiles, check_steps
 
 __all__ = [
@@ -184,6 +184,10 @@ class _NetworkAR(BaseForecaster):
     def _make_regressor(self, n_rows: int):
         raise NotImplementedError
 
+    def _selection_regressor(self):
+        """Factory of the regressor that cross-validation uses (None: no 'auto')."""
+        return None
+
     def fit(self, y, freq=None):
         """Fit on a Series with a DatetimeIndex (or a 1-D array).
 
@@ -193,15 +197,18 @@ class _NetworkAR(BaseForecaster):
         freq : str or None
             Frequency of the timestamps; inferred when None.
         """
-        check_nonnegative(self.beta, "beta")
+        self.__dict__.pop("lags_", None)
         levels = self._validate_fit_series(y, freq)
-        z = self._scaled_target(self._fit_transform(levels))
+        resolve_settings(self, levels, regressor_factory=self._selection_regressor())
+        z = self._scaled_target(self._fit_transform(levels, self.target_))
         X, t = _embed(z, self._n_lags())
+        X = np.ascontiguousarray(X[:, self.lags_ - 1])
         regressor = self._make_regressor(t.size)
         # the embedding is finite float64: skip the estimator's re-validation
         fit = getattr(regressor, "_fit_checked", regressor.fit)
         self.regressor_ = fit(X, t)
         self.n_rows_ = int(t.size)
+        self.lags_in_use_ = lags_in_use(self.regressor_, self.lags_)
         self._store_window(levels)
         return self
 
@@ -214,13 +221,14 @@ class _NetworkAR(BaseForecaster):
         steps = check_steps(steps)
         window, last = self._window(last_window)
         lags = self._n_lags()
+        idx = self.lags_ - 1
         buf = list(self.transform_.forward(window)[-lags:] / self.z_scale_)
         path = np.empty(steps)
         # inputs are validated here, so use the regressor's unchecked evaluation
         # when it has one (this is the hot path of a backtest)
         evaluate = getattr(self.regressor_, "_decision", self.regressor_.predict)
         for h in range(steps):
-            x = np.asarray(buf[::-1][:lags])[None, :]
+            x = np.asarray(buf[::-1])[idx][None, :]
             path[h] = evaluate(x)[0]
             buf.append(path[h])
         levels = self.transform_.path_to_levels(path * self.z_scale_, window[-1])
@@ -259,7 +267,7 @@ class _NetworkAR(BaseForecaster):
         if not np.all(np.isfinite(windows[:, -need:])):
             raise ValueError("windows contain NaN or inf")
         z = self.transform_.forward(windows[:, -need:]) / self.z_scale_
-        x = np.ascontiguousarray(z[:, ::-1][:, :lags])
+        x = np.ascontiguousarray(z[:, ::-1][:, self.lags_ - 1])
         evaluate = getattr(self.regressor_, "_decision", self.regressor_.predict)
         return self.transform_.to_level(evaluate(x) * self.z_scale_, windows[:, -1])
 
@@ -273,24 +281,51 @@ class ConvexAR(_NetworkAR):
 
     Parameters
     ----------
-    lags : int, default=1
+    lags : int, list of int or "auto", default=1
+        ``p`` (lags 1..p), a list of lags such as ``[1, 2, 24]`` (one 1-D
+        library per lag: the additive network), or ``"auto"``: lags 1..10
+        plus ``seasonal_period``, the cross-validated Lasso choosing among
+        them (``lags_in_use_``).
     activation : str, default="abs"
     depth : int, default=2
     architecture : {"deep_narrow", "symmetrized"}, default="deep_narrow"
-    beta : float, default=1.0
-        beta of (4.3): ``(1/T) sum r^2 + beta ||z||_1``.
+    beta : float or "auto", default=1.0
+        beta of (4.3): ``(1/T) sum r^2 + beta ||z||_1``. ``"auto"`` chooses
+        it by rolling-origin cross-validation on the exact path
+        (:mod:`tsmirrors.forecasting.selection`).
     n_features : int or None, default=None
         Sampled features per lag (None: the exact library).
-    target : {"difference", "level", "log_return", "standardize"}, default="difference"
+    target : {"difference", "level", "log_return", "standardize", "auto"}, \
+default="difference"
+        ``"auto"`` picks among level, difference (and log_return for a
+        positive series) by the cross-validation folds, in original units.
     random_state : int, RandomState or None, default=None
     sampling : {"sequential", "uniform"}, default="sequential"
     normalize : bool, default=True
         Divide the transformed series by its training standard deviation
         before fitting, so that ``beta`` does not depend on the price scale.
         ``normalize=False`` with ``target="level"`` is the paper's setting.
+    seasonal_period : int or None, default=None
+        Added to the lags (to ``1..p`` for an int, to the candidates of
+        ``"auto"``).
+    cv : int, default=3
+        Rolling-origin validation blocks (the last 20% of the window).
+    cv_gap : int, default=0
+        Rows left out between each fold's training rows and its block.
+    cv_rule : {"min", "1se"}, default="min"
+        Lowest mean validation loss, or the sparsest network within one
+        standard error of it.
 
     Attributes
     ----------
+    beta_, target_ : float, str
+        The settings used (chosen ones when "auto").
+    lags_, lags_in_use_ : ndarray of int
+        The model's lags, and those with at least one neuron.
+    cv_results_ : dict
+        With any "auto" setting: ``betas``, ``mean_loss``, ``std_loss``,
+        ``fold_loss``, ``neurons``, ``target_scores``
+        (see :func:`~tsmirrors.forecasting.selection.plot_cv_results`).
     regressor_ : ConvexNetRegressor
     objective_ : float
         The value of (4.3) at the optimum.
@@ -318,6 +353,10 @@ class ConvexAR(_NetworkAR):
         random_state=None,
         sampling: str = "sequential",
         normalize: bool = True,
+        seasonal_period: int | None = None,
+        cv: int = 3,
+        cv_gap: int = 0,
+        cv_rule: str = "min",
     ):
         self.lags = lags
         self.activation = activation
@@ -329,13 +368,23 @@ class ConvexAR(_NetworkAR):
         self.random_state = random_state
         self.sampling = sampling
         self.normalize = normalize
+        self.seasonal_period = seasonal_period
+        self.cv = cv
+        self.cv_gap = cv_gap
+        self.cv_rule = cv_rule
+
+    def _selection_regressor(self):
+        return lambda: self._make_regressor_at(1.0)
 
     def _make_regressor(self, n_rows):
+        return self._make_regressor_at(n_rows * self.beta_ / 2.0)
+
+    def _make_regressor_at(self, beta_sum):
         return ConvexNetRegressor(
             activation=self.activation,
             depth=self.depth,
             architecture=self.architecture,
-            beta=n_rows * self.beta / 2.0,
+            beta=beta_sum,
             n_features=self.n_features,
             sampling=self.sampling,
             random_state=self.random_state,
@@ -393,7 +442,7 @@ class SGDNetAR(_NetworkAR):
             activation=self.activation,
             depth=self.depth,
             n_neurons=self.n_neurons,
-            beta=n_rows * self.beta / 2.0,
+            beta=n_rows * self.beta_ / 2.0,
             optimizer=self.optimizer,
             lr=self.lr,
             epochs=self.epochs,
@@ -440,6 +489,11 @@ class ConvexQuantileAR(BaseForecaster):
         As in :class:`ConvexAR`.
     max_horizon : int, default=1
         Largest ``steps`` that :meth:`predict` accepts (one model per step).
+    seasonal_period, cv, cv_gap, cv_rule
+        As in :class:`ConvexAR`. With ``beta="auto"`` one beta is chosen for
+        every level and horizon, by the mean one-step pinball loss over the
+        levels on a warm-started geometric grid
+        (:mod:`tsmirrors.forecasting.selection`).
     calibration : {None, "conformal"}, default=None
     calibration_size : int or float, default=0.25
         Trailing rows (an int) or fraction of rows (a float in (0, 1)) used
@@ -462,6 +516,10 @@ class ConvexQuantileAR(BaseForecaster):
         calibration=None,
         calibration_size=0.25,
         normalize: bool = True,
+        seasonal_period: int | None = None,
+        cv: int = 3,
+        cv_gap: int = 0,
+        cv_rule: str = "min",
     ):
         self.quantiles = quantiles
         self.lags = lags
@@ -477,6 +535,10 @@ class ConvexQuantileAR(BaseForecaster):
         self.calibration = calibration
         self.calibration_size = calibration_size
         self.normalize = normalize
+        self.seasonal_period = seasonal_period
+        self.cv = cv
+        self.cv_gap = cv_gap
+        self.cv_rule = cv_rule
 
     def _n_calibration(self, n_rows: int) -> int:
         size = self.calibration_size
@@ -497,15 +559,24 @@ class ConvexQuantileAR(BaseForecaster):
 
     def fit(self, y, freq=None):
         """Fit one quantile network per level and horizon (and calibrate)."""
-        check_nonnegative(self.beta, "beta")
         taus = check_quantiles(self.quantiles)
         max_h = check_steps(self.max_horizon)
         if self.calibration not in (None, "conformal"):
             raise ValueError(
                 f"calibration must be None or 'conformal', got {self.calibration!r}"
             )
+        self.__dict__.pop("lags_", None)
         levels = self._validate_fit_series(y, freq)
-        z = self._scaled_target(self._fit_transform(levels))
+        resolve_settings(
+            self, levels, loss="quantile", taus=taus,
+            regressor_factory=lambda: ConvexNetRegressor(
+                activation=self.activation, depth=self.depth,
+                architecture=self.architecture, loss="quantile",
+                n_features=self.n_features, sampling=self.sampling,
+                random_state=self.random_state,
+            ),
+        )
+        z = self._scaled_target(self._fit_transform(levels, self.target_))
         lags = self._n_lags()
         n_rows = z.size - lags - max_h + 1
         if n_rows < 3:
@@ -513,7 +584,7 @@ class ConvexQuantileAR(BaseForecaster):
                 f"the series is too short for lags={lags} and max_horizon={max_h}"
             )
         start = np.arange(lags, lags + n_rows)
-        X = np.column_stack([z[start - k] for k in range(1, lags + 1)])
+        X = np.column_stack([z[start - k] for k in self.lags_])
         n_cal = self._n_calibration(n_rows) if self.calibration else 0
         n_fit = n_rows - n_cal
         self.models_ = {}
@@ -526,7 +597,7 @@ class ConvexQuantileAR(BaseForecaster):
                     activation=self.activation,
                     depth=self.depth,
                     architecture=self.architecture,
-                    beta=n_fit * self.beta,
+                    beta=n_fit * self.beta_,
                     loss="quantile",
                     quantile=float(tau),
                     n_features=self.n_features,
@@ -541,6 +612,9 @@ class ConvexQuantileAR(BaseForecaster):
                     np.sort(preds, axis=1), target[n_fit:], taus
                 )
         self.quantiles_ = taus
+        self.lags_in_use_ = np.unique(np.concatenate(
+            [lags_in_use(m, self.lags_) for m in self.models_.values()]
+        )).astype(np.intp)
         self.n_calibration_ = n_cal
         self._store_window(levels)
         return self
