@@ -16,8 +16,8 @@ every fold's kinks (expressed in the common (4.3) scaling
 length) each fold's curve is one quadratic per segment, and so is their
 mean: its minimum is found exactly on every segment (end points and the
 vertex). The curve is followed from the largest ``beta_max`` of the folds
-down to ``beta_max * cv_beta_ratio`` (or until a fold's path has as many
-active features as it has rows).
+down to ``beta_max * cv_beta_ratio`` (or until a fold's path has
+``MAX_ACTIVE_FRACTION`` of its rows as active features).
 
 How it differs from scikit-learn's ``LassoLarsCV``: the folds are rolling
 origins in time (never shuffled K-fold blocks that train on the future);
@@ -59,6 +59,11 @@ __all__ = [
 #: Candidate lags of ``lags="auto"``: 1..AUTO_MAX_LAG plus the seasonal period.
 AUTO_MAX_LAG = 10
 CV_RULES = ("min", "1se")
+#: Each fold's path stops once this fraction of its rows has an active
+#: feature. Below that the network nearly interpolates its fold (the
+#: validation loss only rises there) and the homotopy meets ties in the span
+#: of the active columns, where its steps are the most expensive.
+MAX_ACTIVE_FRACTION = 1 / 3
 
 
 # --------------------------------------------------------------------- lags
@@ -207,7 +212,7 @@ def _squared_curve(regressor, folds_data, beta_ratio):
         to43 = 2.0 / (factor * t_tr.size)
         path = lasso_path(
             design, t_tr, beta_min=floor43 / to43, fit_intercept=intercept,
-            max_features=max(2, t_tr.size - 2),
+            max_features=max(2, int(MAX_ACTIVE_FRACTION * t_tr.size)),
         )
         betas43, preds, active = _kink_forecasts(path, val, to43)
         curves.append((betas43, preds - t_val[None, :], active))
