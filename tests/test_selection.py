@@ -198,3 +198,24 @@ def test_quantile_model_chooses_beta_on_a_grid():
     assert cv["mean_loss"][list(cv["betas"]).index(model.beta_)] == cv[
         "mean_loss"].min()
     assert model.predict(1).shape == (1, 3)
+
+
+def test_direct_strategy_fits_one_network_per_horizon():
+    y = _ar_series(160, seed=7) + 3.0
+    model = ConvexAR(strategy="direct", max_horizon=3, target="level", lags=2,
+                     beta=1e-2).fit(y)
+    assert sorted(model.direct_models_) == [2, 3]
+    recursive = ConvexAR(target="level", lags=2, beta=1e-2).fit(y)
+    direct, rec = model.predict(3).to_numpy(), recursive.predict(3).to_numpy()
+    assert direct[0] == pytest.approx(rec[0], rel=1e-12)  # h=1 is the same fit
+    # h=3: the network fit on (y[t-1], y[t-2]) -> y[t+2]
+    X, start = lag_matrix(y / model.z_scale_, np.array([1, 2]), horizon=3)
+    ref = ConvexNetRegressor(activation="abs", beta=start.size * 1e-2 / 2).fit(
+        X, y[start + 2] / model.z_scale_
+    )
+    x = np.array([[y[-1], y[-2]]]) / model.z_scale_
+    assert direct[2] == pytest.approx(ref.predict(x)[0] * model.z_scale_, rel=1e-9)
+    with pytest.raises(ValueError, match="exceeds max_horizon=3"):
+        model.predict(4)
+    with pytest.raises(ValueError, match="needs max_horizon"):
+        ConvexAR(strategy="direct").fit(y)

@@ -31,6 +31,7 @@ from ..models.baselines import ar1_bias_fit
 from ..models.convex import ConvexNetRegressor
 from .autofit import lags_in_use, resolve_settings
 from .base import BaseForecaster, check_quantiles, check_steps
+from .direct import check_strategy, fit_direct, predict_direct
 
 __all__ = [
     "AR1Forecaster",
@@ -209,6 +210,8 @@ class _NetworkAR(BaseForecaster):
         self.regressor_ = fit(X, t)
         self.n_rows_ = int(t.size)
         self.lags_in_use_ = lags_in_use(self.regressor_, self.lags_)
+        if check_strategy(self)[0] == "direct":
+            self.direct_models_ = fit_direct(self, z, check_strategy(self)[1])
         self._store_window(levels)
         return self
 
@@ -220,6 +223,10 @@ class _NetworkAR(BaseForecaster):
         check_is_fitted(self, "regressor_")
         steps = check_steps(steps)
         window, last = self._window(last_window)
+        if getattr(self, "strategy", "recursive") == "direct":
+            levels = predict_direct(self, window, steps)
+            return pd.Series(levels, index=self._future_index(steps, last),
+                             name="y_pred")
         lags = self._n_lags()
         idx = self.lags_ - 1
         buf = list(self.transform_.forward(window)[-lags:] / self.z_scale_)
@@ -315,6 +322,11 @@ default="difference"
     cv_rule : {"min", "1se"}, default="min"
         Lowest mean validation loss, or the sparsest network within one
         standard error of it.
+    strategy : {"recursive", "direct"}, default="recursive"
+        Multi-step forecasts by feeding forecasts back, or by one network
+        per horizon up to ``max_horizon`` (:mod:`tsmirrors.forecasting.direct`).
+    max_horizon : int or None, default=None
+        Largest ``steps`` of a direct model (required with "direct").
 
     Attributes
     ----------
@@ -357,6 +369,8 @@ default="difference"
         cv: int = 3,
         cv_gap: int = 0,
         cv_rule: str = "min",
+        strategy: str = "recursive",
+        max_horizon: int | None = None,
     ):
         self.lags = lags
         self.activation = activation
@@ -372,6 +386,8 @@ default="difference"
         self.cv = cv
         self.cv_gap = cv_gap
         self.cv_rule = cv_rule
+        self.strategy = strategy
+        self.max_horizon = max_horizon
 
     def _selection_regressor(self):
         return lambda: self._make_regressor_at(1.0)
