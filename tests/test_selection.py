@@ -219,3 +219,87 @@ def test_direct_strategy_fits_one_network_per_horizon():
         model.predict(4)
     with pytest.raises(ValueError, match="needs max_horizon"):
         ConvexAR(strategy="direct").fit(y)
+
+
+# ------------------------------------------------------------------ exog
+def _hourly_with_calendar(n=240, seed=8):
+    import pandas as pd
+
+    from tsmirrors.data import calendar_features
+
+    idx = pd.date_range("2024-01-01", periods=n, freq="h")
+    rng = np.random.default_rng(seed)
+    effect = np.where(idx.hour < 12, 1.0, -1.0)
+    y = pd.Series(10 + effect + rng.normal(scale=0.1, size=n), index=idx)
+    exog = calendar_features(idx, ["hour"])[["hour_0", "hour_6", "hour_13"]]
+    exog["morning"] = (idx.hour < 12).astype(float)
+    return y, exog
+
+
+def test_calendar_features_are_indicators():
+    import pandas as pd
+
+    from tsmirrors.data import calendar_features
+
+    idx = pd.date_range("2024-01-01 22:00", periods=4, freq="h")
+    cal = calendar_features(idx, ["hour", "dayofweek"])
+    assert cal.shape == (4, 31)
+    assert cal["hour_23"].tolist() == [0.0, 1.0, 0.0, 0.0]
+    assert cal["dayofweek_1"].tolist() == [0.0, 0.0, 1.0, 1.0]  # 2024-01-02: Tue
+    np.testing.assert_array_equal(cal.filter(like="hour_").sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="unknown calendar feature 'week'"):
+        calendar_features(idx, ["week"])
+    with pytest.raises(ValueError, match="needs a DatetimeIndex"):
+        calendar_features(pd.RangeIndex(3))
+
+
+def test_exog_enters_the_network_and_must_cover_the_forecast():
+    y, exog = _hourly_with_calendar()
+    model = ConvexAR(target="level", lags=1, beta=1e-3).fit(y, exog=exog)
+    assert model.regressor_.n_features_in_ == 1 + exog.shape[1]
+    future = exog.index[-1] + pd_offset(1)
+    with pytest.raises(ValueError, match="needs exog"):
+        model.predict(2)
+    with pytest.raises(ValueError, match="2024-01-11 00:00:00"):
+        model.predict(2, exog=exog.iloc[:5])
+    import pandas as pd
+
+    from tsmirrors.data import calendar_features
+
+    idx = pd.date_range(future, periods=13, freq="h")
+    fut = calendar_features(idx, ["hour"])[["hour_0", "hour_6", "hour_13"]]
+    fut["morning"] = (idx.hour < 12).astype(float)
+    pred = model.predict(13, exog=fut)
+    # the morning effect is learned from exog: +1 before noon, -1 after
+    assert pred.iloc[:12].mean() - pred.iloc[12] > 1.0
+    with pytest.raises(ValueError, match="no row for 1 training timestamp"):
+        ConvexAR(target="level").fit(y, exog=exog.iloc[1:])
+
+
+def pd_offset(hours):
+    import pandas as pd
+
+    return pd.Timedelta(hours=hours)
+
+
+def test_backtest_exog_alignment_has_no_look_ahead():
+    y, exog = _hourly_with_calendar(200)
+    model = ConvexAR(target="level", lags=2, beta=1e-3)
+    kw = dict(initial_train_size=150, steps=5, refit=True, progress=False,
+              metrics=("mse",))
+    _, pred = backtest(model, y, exog=exog, **kw)
+    origin = 160
+    # change y from the origin on, and exog after the forecast rows of that origin
+    y2, exog2 = y.copy(), exog.copy()
+    y2.iloc[origin:] += 50.0
+    exog2.iloc[origin + 5 :] = 1.0 - exog2.iloc[origin + 5 :]
+    _, pred2 = backtest(model, y2, exog=exog2, **kw)
+    keep = pred["origin"] <= y.index[origin - 1]
+    np.testing.assert_array_equal(pred.loc[keep, "y_pred"], pred2.loc[keep, "y_pred"])
+    # while the rows of the forecast times are used: flip them and it changes
+    exog3 = exog.copy()
+    exog3.iloc[origin : origin + 5] = 1.0 - exog3.iloc[origin : origin + 5]
+    _, pred3 = backtest(model, y, exog=exog3, **kw)
+    at = pred["origin"] == y.index[origin - 1]  # labelled by the last value seen
+    assert at.sum() == 5 and (~keep).sum() > 0
+    assert not np.allclose(pred.loc[at, "y_pred"], pred3.loc[at, "y_pred"])

@@ -213,7 +213,7 @@ def _forecast_values(out, horizon: int, method: str) -> np.ndarray:
     return arr
 
 
-def _fit_predict(series: pd.Series, forecaster, task: _Task) -> tuple:
+def _fit_predict(series: pd.Series, forecaster, task: _Task, exog=None) -> tuple:
     """Fit a clone on the task's training slice and forecast its folds.
 
     Returns ``(point, quantiles, levels)`` for the task's folds, one after
@@ -227,7 +227,10 @@ def _fit_predict(series: pd.Series, forecaster, task: _Task) -> tuple:
     # ``forecaster`` is the unfitted clone made once by :func:`backtest`; a
     # deep copy of it is that clone again, without re-reading its signature
     model = copy.deepcopy(forecaster)
-    model.fit(seen.iloc[task.train])
+    if exog is None:
+        model.fit(seen.iloc[task.train])
+    else:  # future-known inputs: the training rows, then each forecast's rows
+        model.fit(seen.iloc[task.train], exog=exog.iloc[task.train])
     method = "predict_point" if callable(getattr(model, "predict_point", None)) else (
         "predict"
     )
@@ -236,6 +239,7 @@ def _fit_predict(series: pd.Series, forecaster, task: _Task) -> tuple:
     batch = getattr(model, "predict_one_step", None)
     if (
         callable(batch)
+        and exog is None
         and not task.quantiles
         and task.gap == 0
         and all(length == 1 for length in task.lengths)
@@ -255,8 +259,9 @@ def _fit_predict(series: pd.Series, forecaster, task: _Task) -> tuple:
         first = max(origin - task.window_size, task.start) - task.start
         window = history[first : origin - task.start]
         horizon = task.gap + length
+        kw = {} if exog is None else {"exog": exog.iloc[origin : origin + horizon]}
         point = _forecast_values(
-            predict(horizon, last_window=window), horizon, method
+            predict(horizon, last_window=window, **kw), horizon, method
         )[task.gap :]
         q = levels = None
         if task.quantiles:
@@ -364,6 +369,7 @@ def backtest(
     backend: str = "loky",
     progress: bool = True,
     client: Any = None,
+    exog=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Walk-forward backtest of a forecaster, without leakage, in parallel.
 
@@ -434,6 +440,11 @@ def backtest(
     client : distributed.Client or None, default=None
         A dask client to run on, with ``backend="dask"`` only. It is left
         open.
+    exog : pandas.DataFrame or array-like of shape (n, k), default=None
+        Future-known inputs (calendar features), one row per value of ``y``
+        (matched by timestamp when both have them). A fit receives the rows
+        of its training slice; a forecast from origin ``t`` receives only the
+        rows of its forecast times ``t .. t + gap + steps - 1``.
 
     Returns
     -------
@@ -517,9 +528,10 @@ def backtest(
 
     tasks = _make_tasks(layout, cv, quantiles=levels is not None)
     template = clone(forecaster, safe=False)
+    extra = () if exog is None else (_aligned_exog(exog, y, series),)
     results = run_tasks(
         _fit_predict,
-        [(template, task) for task in tasks],
+        [(template, task, *extra) for task in tasks],
         shared=series,
         n_jobs=n_jobs,
         backend=backend,
@@ -530,6 +542,14 @@ def backtest(
     return _assemble(
         series, values, layout, results, names, levels, interval, y_train, coverage
     )
+
+
+def _aligned_exog(exog, y, series) -> pd.DataFrame:
+    """Future-known inputs, one row per value of the series (by position)."""
+    from ..forecasting.exog import check_exog
+
+    values, columns = check_exog(exog, y, series.size)
+    return pd.DataFrame(values, columns=columns)
 
 
 def _assemble(series, values, layout, results, names, levels, interval, y_train,

@@ -10,6 +10,7 @@ forecaster applies.
 """
 
 from ._quality import DataQualityWarning, Gap, infer_frequency
+from .calendar import calendar_features
 from .embedding import LagEmbedding, lag_embed
 from .loaders import PRICE_COLUMNS, load_prices
 from .planted import PlantedNetwork, PlantedSeries, make_planted
@@ -21,6 +22,7 @@ __all__ = [
     "DataQualityWarning",
     "DataUnavailableError",
     "Gap",
+    "calendar_features",
     "LagEmbedding",
     "PlantedNetwork",
     "PlantedSeries",

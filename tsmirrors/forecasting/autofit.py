@@ -60,10 +60,12 @@ def _fold_positions(n_levels: int, max_lag: int, model) -> list[tuple]:
     return [(a + first, b + first, c + first) for a, b, c in folds]
 
 
-def _folds_data(z, lags, offset, positions, horizon=1):
+def _folds_data(z, lags, offset, positions, horizon=1, exog=None):
     X, start = lag_matrix(z, lags)
     t = z[start]
     pos = start + offset  # level position of each row's target
+    if exog is not None:  # future-known: the value at the target's time
+        X = np.hstack([X, exog[pos]])
     out = []
     for train_stop, val_start, val_stop in positions:
         tr = pos < train_stop
@@ -73,7 +75,7 @@ def _folds_data(z, lags, offset, positions, horizon=1):
 
 
 def resolve_settings(model, levels: np.ndarray, *, loss: str = "squared",
-                     taus=None, regressor_factory=None):
+                     taus=None, regressor_factory=None, exog=None):
     """Choose lags, target and beta for ``model`` on the training ``levels``.
 
     Sets ``lags_``, ``target_``, ``beta_`` and, when anything was
@@ -110,7 +112,7 @@ def resolve_settings(model, levels: np.ndarray, *, loss: str = "squared",
         scale = float(np.std(z)) if getattr(model, "normalize", False) else 1.0
         if scale == 0:
             continue
-        data = _folds_data(z / scale, lags, transform.offset, positions)
+        data = _folds_data(z / scale, lags, transform.offset, positions, exog=exog)
         folds = [d[:4] for d in data]
         if not auto_beta:
             curve = _fixed_beta_curve(regressor, folds, float(beta), loss, taus)
@@ -210,7 +212,12 @@ def _original_units_score(curve, beta, transform, scale, data, levels, loss, tau
 
 
 def lags_in_use(regressor, lags: np.ndarray) -> np.ndarray:
-    """The lags whose 1-D library has at least one nonzero coefficient."""
+    """The lags whose 1-D library has at least one nonzero coefficient.
+
+    Every lag for a regressor without per-input libraries (SGD networks).
+    """
+    if not hasattr(regressor, "n_library_features_"):
+        return np.asarray(lags, dtype=np.intp)
     offsets = np.concatenate([[0], np.cumsum(regressor.n_library_features_)])
     coef = regressor.coef_
     used = [

@@ -32,6 +32,7 @@ from ..models.convex import ConvexNetRegressor
 from .autofit import lags_in_use, resolve_settings
 from .base import BaseForecaster, check_quantiles, check_steps
 from .direct import check_strategy, fit_direct, predict_direct
+from .exog import check_exog, future_exog
 
 __all__ = [
     "AR1Forecaster",
@@ -189,7 +190,7 @@ class _NetworkAR(BaseForecaster):
         """Factory of the regressor that cross-validation uses (None: no 'auto')."""
         return None
 
-    def fit(self, y, freq=None):
+    def fit(self, y, freq=None, exog=None):
         """Fit on a Series with a DatetimeIndex (or a 1-D array).
 
         Parameters
@@ -197,13 +198,23 @@ class _NetworkAR(BaseForecaster):
         y : pandas.Series or array-like of shape (n,)
         freq : str or None
             Frequency of the timestamps; inferred when None.
+        exog : pandas.DataFrame or array-like of shape (n, k), default=None
+            Future-known inputs, one row per value of ``y``
+            (:mod:`tsmirrors.forecasting.exog`).
         """
         self.__dict__.pop("lags_", None)
         levels = self._validate_fit_series(y, freq)
-        resolve_settings(self, levels, regressor_factory=self._selection_regressor())
+        E, self.exog_columns_ = (None, []) if exog is None else check_exog(
+            exog, y, levels.size)
+        self.n_exog_ = len(self.exog_columns_)
+        resolve_settings(self, levels, regressor_factory=self._selection_regressor(),
+                         exog=E)
         z = self._scaled_target(self._fit_transform(levels, self.target_))
         X, t = _embed(z, self._n_lags())
         X = np.ascontiguousarray(X[:, self.lags_ - 1])
+        if E is not None:  # each row's exog at its target's time
+            pos = np.arange(t.size) + self._n_lags() + self.transform_.offset
+            X = np.hstack([X, E[pos]])
         regressor = self._make_regressor(t.size)
         # the embedding is finite float64: skip the estimator's re-validation
         fit = getattr(regressor, "_fit_checked", regressor.fit)
@@ -211,18 +222,24 @@ class _NetworkAR(BaseForecaster):
         self.n_rows_ = int(t.size)
         self.lags_in_use_ = lags_in_use(self.regressor_, self.lags_)
         if check_strategy(self)[0] == "direct":
+            if self.n_exog_:
+                raise ValueError("strategy='direct' does not take exog")
             self.direct_models_ = fit_direct(self, z, check_strategy(self)[1])
         self._store_window(levels)
         return self
 
-    def predict(self, steps: int = 1, last_window=None) -> pd.Series:
+    def predict(self, steps: int = 1, last_window=None, exog=None) -> pd.Series:
         """Recursive multi-step point forecasts, as levels.
 
-        Each step feeds the previous forecasts back as lags.
+        Each step feeds the previous forecasts back as lags. A model fit with
+        ``exog`` needs its rows for the ``steps`` forecast times.
         """
         check_is_fitted(self, "regressor_")
         steps = check_steps(steps)
         window, last = self._window(last_window)
+        E = None
+        if getattr(self, "n_exog_", 0):
+            E = future_exog(self, exog, steps, self._exog_index(steps, last))
         if getattr(self, "strategy", "recursive") == "direct":
             levels = predict_direct(self, window, steps)
             return pd.Series(levels, index=self._future_index(steps, last),
@@ -236,12 +253,18 @@ class _NetworkAR(BaseForecaster):
         evaluate = getattr(self.regressor_, "_decision", self.regressor_.predict)
         for h in range(steps):
             x = np.asarray(buf[::-1])[idx][None, :]
+            if E is not None:
+                x = np.hstack([x, E[h : h + 1]])
             path[h] = evaluate(x)[0]
             buf.append(path[h])
         levels = self.transform_.path_to_levels(path * self.z_scale_, window[-1])
         return pd.Series(levels, index=self._future_index(steps, last), name="y_pred")
 
     predict_point = predict
+
+    def _exog_index(self, steps, last):
+        return self._future_index(steps, last) if isinstance(
+            last, pd.Timestamp) else None
 
     @property
     def objective_(self) -> float:
@@ -264,6 +287,8 @@ class _NetworkAR(BaseForecaster):
             The same values as ``predict(1, last_window=row)`` for every row.
         """
         check_is_fitted(self, "regressor_")
+        if getattr(self, "n_exog_", 0):
+            raise ValueError("a model fit with exog forecasts through predict(exog=)")
         windows = np.asarray(windows, dtype=np.float64)
         lags = self._n_lags()
         need = lags + self.transform_.offset
