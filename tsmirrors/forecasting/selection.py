@@ -64,6 +64,10 @@ CV_RULES = ("min", "1se")
 #: validation loss only rises there) and the homotopy meets ties in the span
 #: of the active columns, where its steps are the most expensive.
 MAX_ACTIVE_FRACTION = 1 / 3
+#: ... and once this many features are active: on a noisy series (daily BTC
+#: changes) the path beyond that point is thousands of kinks fitting noise,
+#: while the validation minimum lies near ``beta_max``.
+MAX_ACTIVE = 64
 
 
 # --------------------------------------------------------------------- lags
@@ -212,7 +216,7 @@ def _squared_curve(regressor, folds_data, beta_ratio):
         to43 = 2.0 / (factor * t_tr.size)
         path = lasso_path(
             design, t_tr, beta_min=floor43 / to43, fit_intercept=intercept,
-            max_features=max(2, int(MAX_ACTIVE_FRACTION * t_tr.size)),
+            max_features=max(2, min(MAX_ACTIVE, int(MAX_ACTIVE_FRACTION * t_tr.size))),
         )
         betas43, preds, active = _kink_forecasts(path, val, to43)
         curves.append((betas43, preds - t_val[None, :], active))
