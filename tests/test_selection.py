@@ -303,3 +303,34 @@ def test_backtest_exog_alignment_has_no_look_ahead():
     at = pred["origin"] == y.index[origin - 1]  # labelled by the last value seen
     assert at.sum() == 5 and (~keep).sum() > 0
     assert not np.allclose(pred.loc[at, "y_pred"], pred3.loc[at, "y_pred"])
+
+
+def test_target_auto_compares_targets_in_original_units():
+    rng = np.random.default_rng(9)
+    walk = 100 + np.cumsum(rng.normal(size=220))
+    cycle = _ar_series(220, seed=10) + 5.0
+    m_walk = ConvexAR(beta="auto", target="auto", lags=2).fit(walk)
+    m_cycle = ConvexAR(beta="auto", target="auto", lags=2).fit(cycle)
+    assert set(m_walk.cv_results_["target_scores"]) == {
+        "level", "difference", "log_return"
+    }
+    scores = m_cycle.cv_results_["target_scores"]
+    assert m_cycle.target_ == min(scores, key=scores.get) == "level"
+    # level validates a little better on this walk (0.990 against 1.018), by
+    # less than a standard error of the paired fold differences: difference
+    walk_scores = m_walk.cv_results_["target_scores"]
+    assert min(walk_scores, key=walk_scores.get) == "level"
+    assert m_walk.target_ == "difference"
+
+
+def test_plot_cv_results_draws_the_curve_and_the_choice():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from tsmirrors.forecasting.selection import plot_cv_results
+
+    model = ConvexAR(beta="auto", target="level", lags=2).fit(_ar_series(150))
+    ax = plot_cv_results(model)
+    x, y = ax.lines[0].get_data()
+    np.testing.assert_array_equal(x, model.cv_results_["betas"])
+    assert ax.lines[1].get_xdata()[0] == model.beta_
