@@ -130,8 +130,7 @@ def resolve_settings(model, levels: np.ndarray, *, loss: str = "squared",
         curves[name] = curve
     if not scores:
         raise ValueError("every candidate target series is constant")
-    best = _choose_target(scores)
-    scores = {k: float(np.mean(v)) for k, v in scores.items()}
+    best = min(scores, key=scores.get)
     curve = curves[best]
     curve.pop("residuals", None)
     curve["target_scores"] = scores
@@ -209,27 +208,7 @@ def _original_units_score(curve, beta, transform, scale, data, levels, loss, tau
         r = _residuals_at(curve, beta, f)[0]
         pred = transform.to_level((t_val + r) * scale, levels[pos - 1])
         out.append(np.mean((levels[pos] - pred) ** 2))
-    return np.asarray(out)
-
-
-def _choose_target(scores: dict) -> str:
-    """The target of lowest validation loss, with ``difference`` as the default.
-
-    A target other than ``difference`` is taken only when it beats
-    ``difference`` by more than one standard error of the paired fold
-    differences: on a random walk (prices) a ``level`` model that happened to
-    validate slightly better extrapolates badly once the series leaves its
-    range, while on a stationary cycle ``level`` wins by a wide margin.
-    """
-    means = {k: float(np.mean(v)) for k, v in scores.items()}
-    best = min(means, key=means.get)
-    base = scores.get("difference")
-    if best == "difference" or base is None or np.ndim(base) == 0:
-        return best
-    d = np.asarray(scores[best]) - np.asarray(base)
-    if d.size > 1 and d.mean() + d.std(ddof=1) / np.sqrt(d.size) >= 0:
-        return "difference"
-    return best
+    return float(np.mean(out))
 
 
 def lags_in_use(regressor, lags: np.ndarray) -> np.ndarray:
