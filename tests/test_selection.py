@@ -332,3 +332,10 @@ def test_plot_cv_results_draws_the_curve_and_the_choice():
     x, y = ax.lines[0].get_data()
     np.testing.assert_array_equal(x, model.cv_results_["betas"])
     assert ax.lines[1].get_xdata()[0] == model.beta_
+
+
+def test_min_train_size_reads_the_largest_lag_of_a_list():
+    from tsmirrors.backtesting import min_train_size
+
+    assert min_train_size(ConvexAR(lags=[1, 24])) == 24 + 2 + 1
+    assert min_train_size(ConvexAR(lags=[1, 2], target="level")) == 4

@@ -79,6 +79,13 @@ def _check_forecaster(forecaster) -> None:
 
 def _lags_and_target(forecaster) -> tuple[int, str | None]:
     lags = getattr(forecaster, "lags", 1)
+    if isinstance(lags, (list, tuple, np.ndarray, str)) and callable(
+        getattr(forecaster, "_n_lags", None)
+    ):
+        try:  # a list of lags (or "auto"): the largest one
+            lags = forecaster._n_lags()
+        except ValueError:
+            lags = 1
     if isinstance(lags, bool) or not isinstance(lags, numbers.Integral) or lags < 1:
         lags = 1
     target = getattr(forecaster, "target", None)
