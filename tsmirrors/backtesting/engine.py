@@ -79,6 +79,13 @@ def _check_forecaster(forecaster) -> None:
 
 def _lags_and_target(forecaster) -> tuple[int, str | None]:
     lags = getattr(forecaster, "lags", 1)
+    if isinstance(lags, (list, tuple, np.ndarray, str)) and callable(
+        getattr(forecaster, "_n_lags", None)
+    ):
+        try:  # a list of lags (or "auto"): the largest one
+            lags = forecaster._n_lags()
+        except ValueError:
+            lags = 1
     if isinstance(lags, bool) or not isinstance(lags, numbers.Integral) or lags < 1:
         lags = 1
     target = getattr(forecaster, "target", None)
@@ -252,7 +259,7 @@ def _forecast_values(out, horizon: int, method: str) -> np.ndarray:
     return arr
 
 
-def _fit_predict(series: pd.Series, forecaster, task: _Task) -> tuple:
+def _fit_predict(series: pd.Series, forecaster, task: _Task, exog=None) -> tuple:
     """Fit a clone on the task's training slice and forecast its folds.
 
     Returns ``(point, quantiles, levels)`` for the task's folds, one after
@@ -266,7 +273,10 @@ def _fit_predict(series: pd.Series, forecaster, task: _Task) -> tuple:
     # ``forecaster`` is the unfitted clone made once by :func:`backtest`; a
     # deep copy of it is that clone again, without re-reading its signature
     model = copy.deepcopy(forecaster)
-    model.fit(seen.iloc[task.train])
+    if exog is None:
+        model.fit(seen.iloc[task.train])
+    else:  # future-known inputs: the training rows, then each forecast's rows
+        model.fit(seen.iloc[task.train], exog=exog.iloc[task.train])
     method = "predict_point" if callable(getattr(model, "predict_point", None)) else (
         "predict"
     )
@@ -275,6 +285,7 @@ def _fit_predict(series: pd.Series, forecaster, task: _Task) -> tuple:
     batch = getattr(model, "predict_one_step", None)
     if (
         callable(batch)
+        and exog is None
         and not task.quantiles
         and task.gap == 0
         and all(length == 1 for length in task.lengths)
@@ -294,8 +305,9 @@ def _fit_predict(series: pd.Series, forecaster, task: _Task) -> tuple:
         first = max(origin - task.window_size, task.start) - task.start
         window = history[first : origin - task.start]
         horizon = task.gap + length
+        kw = {} if exog is None else {"exog": exog.iloc[origin : origin + horizon]}
         point = _forecast_values(
-            predict(horizon, last_window=window), horizon, method
+            predict(horizon, last_window=window, **kw), horizon, method
         )[task.gap :]
         q = levels = None
         if task.quantiles:
@@ -406,6 +418,7 @@ def backtest(
     backend: str = "loky",
     progress: bool = True,
     client: Any = None,
+    exog=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Walk-forward backtest of a forecaster, without leakage, in parallel.
 
@@ -484,6 +497,11 @@ def backtest(
     client : distributed.Client or None, default=None
         A dask client to run on, with ``backend="dask"`` only. It is left
         open.
+    exog : pandas.DataFrame or array-like of shape (n, k), default=None
+        Future-known inputs (calendar features), one row per value of ``y``
+        (matched by timestamp when both have them). A fit receives the rows
+        of its training slice; a forecast from origin ``t`` receives only the
+        rows of its forecast times ``t .. t + gap + steps - 1``.
 
     Returns
     -------
@@ -578,9 +596,10 @@ def backtest(
 
     tasks = _make_tasks(layout, cv, quantiles=levels is not None)
     template = clone(forecaster, safe=False)
+    extra = () if exog is None else (_aligned_exog(exog, y, series),)
     results, records = run_tasks(
         _fit_predict,
-        [(template, task) for task in tasks],
+        [(template, task, *extra) for task in tasks],
         shared=series,
         n_jobs=n_jobs,
         backend=backend,
@@ -599,6 +618,14 @@ def backtest(
     rows = [sum(task.lengths) for task in tasks]  # forecasts of each fit
     predictions["certified"] = np.repeat(certified(records), rows)
     return scores, predictions
+
+
+def _aligned_exog(exog, y, series) -> pd.DataFrame:
+    """Future-known inputs, one row per value of the series (by position)."""
+    from ..forecasting.exog import check_exog
+
+    values, columns = check_exog(exog, y, series.size)
+    return pd.DataFrame(values, columns=columns)
 
 
 def _assemble(series, values, layout, results, names, levels, interval, scales,

@@ -10,6 +10,7 @@ turns a series into the regression problem the forecasters solve.
 """
 
 from ._quality import DataQualityWarning, Gap, infer_frequency
+from .calendar import calendar_features
 from .embedding import LagEmbedding, lag_embed
 from .gaps import fill_gaps
 from .loaders import PRICE_COLUMNS, load_prices
@@ -22,6 +23,7 @@ __all__ = [
     "DataQualityWarning",
     "DataUnavailableError",
     "Gap",
+    "calendar_features",
     "LagEmbedding",
     "PlantedNetwork",
     "PlantedSeries",

@@ -53,11 +53,22 @@ class BaseForecaster(BaseEstimator):
     _lags = 1
 
     # ------------------------------------------------------------ helpers
-    def _n_lags(self) -> int:
+    def _lag_list(self) -> np.ndarray:
+        """The model's lags (1-based, sorted): fitted ``lags_`` or the parameter."""
+        fitted = self.__dict__.get("lags_")
+        if fitted is not None:
+            return fitted
         lags = getattr(self, "lags", self._lags)
-        if isinstance(lags, bool) or not isinstance(lags, numbers.Integral) or lags < 1:
-            raise ValueError(f"lags must be an integer >= 1, got {lags!r}")
-        return int(lags)
+        if isinstance(lags, numbers.Integral) and not isinstance(lags, bool):
+            if lags < 1:
+                raise ValueError(f"lags must be an integer >= 1, got {lags!r}")
+        from .selection import check_lags
+
+        return check_lags(lags, getattr(self, "seasonal_period", None))
+
+    def _n_lags(self) -> int:
+        """The largest lag: how many transformed values one input row reads."""
+        return int(self._lag_list().max())
 
     def _validate_fit_series(self, y, freq=None) -> np.ndarray:
         """Check the training series (see ``validate_series``); its levels."""
@@ -135,7 +146,7 @@ class BaseForecaster(BaseEstimator):
     def _lag_row(self, window: np.ndarray) -> np.ndarray:
         """Model input (lag 1 first) from a window of levels."""
         z = self.transform_.forward(window) / getattr(self, "z_scale_", 1.0)
-        return z[::-1][: self._n_lags()]
+        return z[::-1][self._lag_list() - 1]
 
     def _scaled_target(self, z: np.ndarray) -> np.ndarray:
         """``z`` in model units: divided by its training std when normalizing."""

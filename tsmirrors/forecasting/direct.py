@@ -1,0 +1,64 @@
+"""Direct multi-step point forecasts: one network per horizon.
+
+``ConvexAR(strategy="direct", max_horizon=H)`` fits, next to the one-step
+network, a network for each ``h = 2..H`` on the h-step aggregate of the
+transformed series (the value ``h`` steps ahead for ``level``, the sum of the
+next ``h`` changes for ``difference`` and ``log_return``), from the same
+lags, at the same beta (in the (4.3) scaling, so the penalty per row is the
+same for every horizon). A recursive forecast feeds its own errors back as
+inputs; a direct one does not, at the price of ``H`` fits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .autofit import lag_matrix
+
+__all__ = ["STRATEGIES", "fit_direct", "predict_direct"]
+
+STRATEGIES = ("recursive", "direct")
+
+
+def check_strategy(model) -> tuple[str, int]:
+    """The strategy and the largest horizon of ``model``."""
+    from .base import check_steps
+
+    strategy = getattr(model, "strategy", "recursive")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    max_horizon = getattr(model, "max_horizon", None)
+    if strategy == "direct" and max_horizon is None:
+        raise ValueError("strategy='direct' needs max_horizon (one model per step)")
+    return strategy, check_steps(1 if max_horizon is None else max_horizon)
+
+
+def fit_direct(model, z: np.ndarray, max_horizon: int) -> dict:
+    """Networks for ``h = 2..max_horizon`` on the scaled transformed series ``z``."""
+    models = {}
+    for h in range(2, max_horizon + 1):
+        X, start = lag_matrix(z, model.lags_, horizon=h)
+        if start.size < 3:
+            raise ValueError(
+                f"the series is too short for max_horizon={max_horizon} with "
+                f"lags up to {int(model.lags_.max())}"
+            )
+        target = model.transform_.aggregate(z, start, h)
+        models[h] = model._make_regressor(start.size)._fit_checked(X, target)
+    return models
+
+
+def predict_direct(model, window: np.ndarray, steps: int) -> np.ndarray:
+    """Levels ``h = 1..steps`` ahead of ``window``, one network per step."""
+    if steps > model.max_horizon:
+        raise ValueError(
+            f"steps={steps} exceeds max_horizon={model.max_horizon}; refit with "
+            f"max_horizon={steps} (one direct model per step)"
+        )
+    x = model._lag_row(window)[None, :]
+    out = np.empty(steps)
+    for h in range(1, steps + 1):
+        net = model.regressor_ if h == 1 else model.direct_models_[h]
+        agg = net._decision(x)[0] * model.z_scale_
+        out[h - 1] = model.transform_.to_level(agg, window[-1])
+    return out

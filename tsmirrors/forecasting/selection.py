@@ -1,0 +1,376 @@
+"""Automatic beta, lags and target by time-series cross-validation.
+
+Inside the training window the last rows are cut into ``cv`` consecutive
+validation blocks (rolling origins). Fold ``f`` fits on every row whose
+target comes before its block (less ``cv_gap`` rows) and is scored on the
+one-step forecasts of its block, so a fold never reads a value after its
+own validation block and the whole search never reads a value after the
+training window.
+
+Squared loss: exact curves, not a grid. One exact Lasso path
+(:func:`~tsmirrors.solvers.lasso_path`) per fold. Between two kinks the
+coefficients are affine in beta, so the validation forecasts are affine and
+the validation mean squared error is a quadratic in beta. On the union of
+every fold's kinks (expressed in the common (4.3) scaling
+``(1/T) sum r^2 + beta ||z||_1``, where beta does not depend on the fold's
+length) each fold's curve is one quadratic per segment, and so is their
+mean: its minimum is found exactly on every segment (end points and the
+vertex). The curve is followed from the largest ``beta_max`` of the folds
+down to ``beta_max * cv_beta_ratio`` (or until a fold's path has
+``MAX_ACTIVE_FRACTION`` of its rows as active features).
+
+How it differs from scikit-learn's ``LassoLarsCV``: the folds are rolling
+origins in time (never shuffled K-fold blocks that train on the future);
+each fold rebuilds its own dictionary (the library of mirrors depends on the
+training inputs, so the design matrix is not shared across folds); the
+penalty is compared in the length-free (4.3) scaling rather than scikit's
+``alpha``, so folds of different lengths share one beta axis; and the mean
+curve is minimized exactly on each segment of the union of kinks instead of
+being evaluated at the kinks only (the minimum is often inside a segment).
+
+Pinball loss: there is no exact piecewise-linear quantile path in this
+package (the quantile Lasso is solved as a linear program), so the curve is
+evaluated on a geometric grid of ``cv_n_betas`` penalties from the largest
+``quantile_beta_max`` down, solved warm-started from the previous grid
+point (:func:`~tsmirrors.solvers.quantile_path`). The validation pinball
+loss of a quantile Lasso is piecewise linear but its breakpoints are not
+known in advance; the grid is geometric because the useful penalties span
+orders of magnitude.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..models.convex import penalty_factor
+
+__all__ = [
+    "AUTO_MAX_LAG",
+    "CV_RULES",
+    "check_lags",
+    "cross_validate_beta",
+    "plot_cv_results",
+    "rolling_folds",
+    "select_beta",
+]
+
+#: Candidate lags of ``lags="auto"``: 1..AUTO_MAX_LAG plus the seasonal period.
+AUTO_MAX_LAG = 10
+CV_RULES = ("min", "1se")
+#: Each fold's path stops once this fraction of its rows has an active
+#: feature. Below that the network nearly interpolates its fold (the
+#: validation loss only rises there) and the homotopy meets ties in the span
+#: of the active columns, where its steps are the most expensive.
+MAX_ACTIVE_FRACTION = 1 / 3
+#: ... and once this many features are active: on a noisy series (daily BTC
+#: changes) the path beyond that point is thousands of kinks fitting noise,
+#: while the validation minimum lies near ``beta_max``.
+MAX_ACTIVE = 64
+
+
+# --------------------------------------------------------------------- lags
+def check_lags(lags, seasonal_period=None) -> np.ndarray:
+    """Lags as a sorted array of distinct positive integers.
+
+    Parameters
+    ----------
+    lags : int, sequence of int or "auto"
+        ``p`` means ``1..p``; a sequence lists the lags (``[1, 2, 24]``);
+        ``"auto"`` is ``1..AUTO_MAX_LAG`` plus ``seasonal_period``.
+    seasonal_period : int or None
+
+    Returns
+    -------
+    ndarray of int
+    """
+    if seasonal_period is not None:
+        seasonal_period = _check_positive(seasonal_period, "seasonal_period")
+    if isinstance(lags, str):
+        if lags != "auto":
+            raise ValueError(
+                f"lags must be an int, a list of ints or 'auto', got {lags!r}"
+            )
+        out = list(range(1, AUTO_MAX_LAG + 1))
+        if seasonal_period is not None:
+            out.append(seasonal_period)
+        return np.unique(np.asarray(out, dtype=np.intp))
+    if isinstance(lags, numbers.Integral) and not isinstance(lags, bool):
+        p = _check_positive(lags, "lags")
+        out = np.arange(1, p + 1, dtype=np.intp)
+        if seasonal_period is not None and seasonal_period > p:
+            out = np.append(out, seasonal_period)
+        return out
+    if isinstance(lags, bool) or not hasattr(lags, "__iter__"):
+        _check_positive(lags, "lags")  # raises: not an integer >= 1
+    items = list(lags)
+    if not items:
+        raise ValueError("lags must not be empty")
+    for k in items:
+        _check_positive(k, "each lag")
+    arr = np.asarray(items, dtype=np.intp)
+    if np.unique(arr).size != arr.size:
+        raise ValueError(f"lags must be distinct, got {items}")
+    return np.sort(arr)
+
+
+def _check_positive(value, name: str) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < 1
+    ):
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+# -------------------------------------------------------------------- folds
+def rolling_folds(n_rows: int, n_folds: int = 3, gap: int = 0,
+                  val_fraction: float = 0.2, min_train: int = 10):
+    """Rolling-origin folds over ``n_rows`` time-ordered rows.
+
+    The last ``val_fraction`` of the rows (at least ``n_folds`` rows) is cut
+    into ``n_folds`` consecutive validation blocks; fold ``f`` trains on the
+    rows before its block, less ``gap`` rows.
+
+    Returns
+    -------
+    list of (train_stop, val_start, val_stop)
+        Row ranges ``[0, train_stop)`` and ``[val_start, val_stop)``.
+    """
+    n_folds = _check_positive(n_folds, "cv")
+    if isinstance(gap, bool) or not isinstance(gap, numbers.Integral) or gap < 0:
+        raise ValueError(f"cv_gap must be an integer >= 0, got {gap!r}")
+    size = max(1, int(round(val_fraction * n_rows / n_folds)))
+    first = n_rows - n_folds * size
+    if first - gap < min_train:
+        raise ValueError(
+            f"the training window has {n_rows} rows: too few for cv={n_folds} "
+            f"validation blocks of {size} rows, cv_gap={gap} and at least "
+            f"{min_train} training rows per fold"
+        )
+    folds = []
+    for f in range(n_folds):
+        start = first + f * size
+        folds.append((start - gap, start, start + size))
+    return folds
+
+
+# ---------------------------------------------------------------- designs
+def _fold_design(regressor, X_train, X_val):
+    """Dictionary of the fold's training inputs and its columns at ``X_val``."""
+    libs = regressor._make_libraries(X_train)
+    design = regressor._design(libs, X_train)
+    val = np.hstack([lib.features_.evaluate(X_val[:, k]) for k, lib in enumerate(libs)])
+    return design, val, bool(libs[0].fit_intercept_)
+
+
+def _segment_quadratics(lo_res, hi_res):
+    """Coefficients ``a, b, c`` of ``mean((lo + t (hi - lo))^2)`` per fold."""
+    d = hi_res - lo_res
+    return (d * d).mean(axis=-1), 2 * (lo_res * d).mean(axis=-1), (
+        lo_res * lo_res
+    ).mean(axis=-1)
+
+
+def _kink_forecasts(path, val, scale_to_43):
+    """Validation forecasts at the kinks and the kinks in (4.3) units."""
+    preds = np.asarray(path.coefs @ val.T) + path.intercepts[:, None]
+    return path.betas * scale_to_43, preds, path.n_active()
+
+
+def _interpolate(betas, values, grid):
+    """Values of a piecewise-linear function of beta stored at decreasing kinks."""
+    b = betas[::-1]
+    v = values[::-1]
+    g = np.clip(grid, b[0], b[-1])
+    k = np.clip(np.searchsorted(b, g, side="right") - 1, 0, max(b.size - 2, 0))
+    if b.size == 1:
+        return np.repeat(v[:1], grid.size, axis=0)
+    span = b[k + 1] - b[k]
+    theta = np.where(span > 0, (g - b[k]) / np.where(span > 0, span, 1.0), 0.0)
+    out = v[k] * (1 - theta)[:, None] + v[k + 1] * theta[:, None]
+    # above a fold's beta_max its solution is zero: the first kink's forecasts
+    return np.where((grid >= b[-1])[:, None], v[-1], out)
+
+
+def _squared_curve(regressor, folds_data, beta_ratio):
+    from ..solvers import lasso_path
+
+    factor = penalty_factor(regressor.architecture)
+    fold_paths = []
+    for X_tr, t_tr, X_val, t_val in folds_data:
+        design, val, intercept = _fold_design(regressor, X_tr, X_val)
+        fold_paths.append((design, val, intercept, t_tr, t_val))
+    # common scale: beta43 = 2 beta_lasso / (factor T)
+    from ..solvers import lasso_beta_max
+
+    bmax43 = max(
+        2 * lasso_beta_max(d, t, fit_intercept=i) / (factor * t.size)
+        for d, _, i, t, _ in fold_paths
+    )
+    floor43 = bmax43 * beta_ratio
+    curves = []
+    for design, val, intercept, t_tr, t_val in fold_paths:
+        to43 = 2.0 / (factor * t_tr.size)
+        path = lasso_path(
+            design, t_tr, beta_min=floor43 / to43, fit_intercept=intercept,
+            max_features=max(2, min(MAX_ACTIVE, int(MAX_ACTIVE_FRACTION * t_tr.size))),
+        )
+        betas43, preds, active = _kink_forecasts(path, val, to43)
+        curves.append((betas43, preds - t_val[None, :], active))
+    low = max(c[0][-1] for c in curves)
+    grid = np.unique(np.concatenate([c[0] for c in curves] + [[bmax43]]))
+    grid = grid[grid >= low][::-1]  # decreasing
+    res = [_interpolate(b, r, grid) for b, r, _ in curves]  # (n_grid, n_val) each
+    losses = np.array([(r * r).mean(axis=1) for r in res])  # (n_folds, n_grid)
+    neurons = np.array([
+        _interpolate(b, a[:, None].astype(float), grid)[:, 0] for b, _, a in curves
+    ]).mean(axis=0)
+    # exact minimum of the mean curve inside each segment [grid[k+1], grid[k]]
+    best_beta, best_loss = grid[int(np.argmin(losses.mean(0)))], losses.mean(0).min()
+    for k in range(grid.size - 1):
+        a, b, _ = (np.mean(q, axis=0) for q in _segment_quadratics(
+            np.stack([r[k] for r in res]), np.stack([r[k + 1] for r in res])
+        ))
+        if a > 0:
+            t = -b / (2 * a)
+            if 0 < t < 1:
+                beta = grid[k] + t * (grid[k + 1] - grid[k])
+                value = float(np.mean([
+                    np.mean((r[k] + t * (r[k + 1] - r[k])) ** 2) for r in res
+                ]))
+                if value < best_loss:
+                    best_beta, best_loss = beta, value
+    return {
+        "betas": grid,
+        "mean_loss": losses.mean(0),
+        "std_loss": losses.std(0),
+        "fold_loss": losses,
+        "neurons": neurons,
+        "best_beta": float(best_beta),
+        "best_loss": float(best_loss),
+        "residuals": res,
+    }
+
+
+def _quantile_curve(regressor, folds_data, taus, beta_ratio, n_betas):
+    from ..solvers import quantile_beta_max, quantile_path
+
+    fold_designs = []
+    for X_tr, t_tr, X_val, t_val in folds_data:
+        design, val, intercept = _fold_design(regressor, X_tr, X_val)
+        fold_designs.append((design, val, intercept, t_tr, t_val))
+    factor = penalty_factor(regressor.architecture)
+    # (1/T) sum L_tau + beta ||z||_1: beta_sum = factor T beta
+    bmax = max(
+        quantile_beta_max(d, t, float(tau), fit_intercept=i) / (factor * t.size)
+        for d, _, i, t, _ in fold_designs
+        for tau in taus
+    )
+    grid = bmax * np.geomspace(1.0, beta_ratio, n_betas)
+    losses = np.zeros((len(fold_designs), grid.size))
+    neurons = np.zeros(grid.size)
+    for f, (design, val, intercept, t_tr, t_val) in enumerate(fold_designs):
+        path = quantile_path(
+            design, t_tr, tau=list(taus), betas=grid * factor * t_tr.size,
+            fit_intercept=intercept,
+        )
+        # coefs (n_taus, n_betas, n_features), intercepts (n_taus, n_betas)
+        coefs, intercepts = path.coefs, path.intercepts
+        for j, tau in enumerate(taus):
+            pred = coefs[j] @ val.T + intercepts[j][:, None]
+            r = t_val[None, :] - pred
+            losses[f] += np.mean(0.5 * np.abs(r) + (tau - 0.5) * r, axis=1) / len(taus)
+            neurons += np.count_nonzero(coefs[j], axis=1) / (
+                len(taus) * len(fold_designs)
+            )
+    k = int(np.argmin(losses.mean(0)))
+    return {
+        "betas": grid,
+        "mean_loss": losses.mean(0),
+        "std_loss": losses.std(0),
+        "fold_loss": losses,
+        "neurons": neurons,
+        "best_beta": float(grid[k]),
+        "best_loss": float(losses.mean(0)[k]),
+    }
+
+
+def select_beta(cv_results: dict, rule: str = "min") -> float:
+    """The beta of a CV curve: lowest mean loss, or the one-standard-error rule.
+
+    ``"1se"`` takes the largest beta (the sparsest network) whose mean loss
+    is within one standard error (fold spread / sqrt(n_folds)) of the
+    minimum, searched on the curve's points.
+    """
+    if rule not in CV_RULES:
+        raise ValueError(f"cv_rule must be one of {CV_RULES}, got {rule!r}")
+    if rule == "min":
+        return float(cv_results["best_beta"])
+    betas, mean, std = (cv_results[k] for k in ("betas", "mean_loss", "std_loss"))
+    n_folds = cv_results["fold_loss"].shape[0]
+    k = int(np.argmin(mean))
+    bound = min(mean[k], cv_results["best_loss"]) + std[k] / np.sqrt(n_folds)
+    ok = np.flatnonzero(mean <= bound)
+    return float(betas[ok].max())
+
+
+def cross_validate_beta(regressor, folds_data, *, loss="squared", taus=None,
+                        beta_ratio=1e-3, n_betas=12) -> dict:
+    """The validation curve of beta over folds, exact for the squared loss.
+
+    Parameters
+    ----------
+    regressor : ConvexNetRegressor
+        Supplies the libraries (activation, depth, architecture, sampling).
+    folds_data : list of (X_train, t_train, X_val, t_val)
+    loss : {"squared", "quantile"}
+    taus : sequence of float
+        Quantile levels (pinball loss averaged over them).
+
+    Returns
+    -------
+    dict
+        ``betas`` (decreasing, (4.3) scaling), ``mean_loss``, ``std_loss``,
+        ``fold_loss`` (n_folds, n_betas), ``neurons`` (mean active features),
+        ``best_beta`` and ``best_loss`` (the exact minimum of the mean curve).
+    """
+    if loss == "squared":
+        return _squared_curve(regressor, folds_data, beta_ratio)
+    return _quantile_curve(regressor, folds_data, taus, beta_ratio, n_betas)
+
+
+# -------------------------------------------------------------------- plot
+def plot_cv_results(model, ax=None):
+    """Mean validation loss (with its fold spread) against beta, and the choice.
+
+    Parameters
+    ----------
+    model : ConvexAR or ConvexQuantileAR fitted with ``beta="auto"``
+    ax : matplotlib Axes or None
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model, "cv_results_")
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    cv = model.cv_results_
+    betas, mean, std = cv["betas"], cv["mean_loss"], cv["std_loss"]
+    ax.plot(betas, mean, color="C0", label="mean validation loss")
+    ax.fill_between(betas, mean - std, mean + std, color="C0", alpha=0.2,
+                    label="fold spread (1 sd)")
+    ax.axvline(model.beta_, color="C3", linestyle="--",
+               label=f"beta_ = {model.beta_:.3g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("beta")
+    ax.set_ylabel("validation loss")
+    ax.legend(loc="best", fontsize="small")
+    return ax
