@@ -77,6 +77,8 @@ FORECASTERS = {
                                 activation="relu"),
     "convex-ar-standardize": ConvexAR(target="standardize", depth=3, n_features=30,
                                       random_state=2, beta=0.05),
+    "convex-ar-auto": ConvexAR(beta="auto", lags=[1, 3], target="auto"),
+    "convex-ar-direct": ConvexAR(strategy="direct", max_horizon=3, beta=0.05),
     "quantile-conformal": ConvexQuantileAR(
         quantiles=(0.1, 0.5, 0.9), calibration="conformal", calibration_size=20,
         max_horizon=2, beta=0.05,
@@ -130,7 +132,7 @@ def test_forecaster_round_trip_predicts_identically(tmp_path, name):
     loaded = tsmirrors.load(tsmirrors.save(model, tmp_path / "m.tsm"))
     assert type(loaded) is type(model)
     assert loaded.get_params() == model.get_params()
-    steps = getattr(model, "max_horizon", 3)
+    steps = getattr(model, "max_horizon", None) or 3
     _assert_same(model.predict(steps), loaded.predict(steps))
     _assert_same(model.predict_point(steps), loaded.predict_point(steps))
     window = Y.iloc[-10:] * 1.01

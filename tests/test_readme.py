@@ -184,9 +184,26 @@ def test_readme_save_and_load_block_round_trips_a_model(tmp_path, monkeypatch):
     pd.testing.assert_series_equal(namespace["model"].predict(6), expected)
 
 
+def test_readme_automatic_settings_block_runs():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    block = next(b for b in _blocks("python") if 'beta="auto"' in b)
+    t = np.arange(300)
+    y = pd.Series(
+        50 + 40 * np.sin(2 * np.pi * t / 11) + np.random.default_rng(0).normal(size=300)
+    )  # a cycle, as sunspots: "auto" must keep neurons
+    namespace = {"__name__": "__main__", "y": y}
+    exec(compile(block, "README.md", "exec"), namespace)
+    model = namespace["model"]
+    assert model.beta_ > 0 and model.n_neurons_ > 0
+    assert model.target_ in ("level", "difference", "log_return")
+    assert set(model.lags_in_use_) <= set(range(1, 11))
+
+
 def test_readme_python_blocks_are_all_covered():
     blocks = _blocks("python")
-    assert len(blocks) == 3, "a new Python block in README.md needs a test here"
+    assert len(blocks) == 4, "a new Python block in README.md needs a test here"
 
 
 # -------------------------------------------------------------- shell blocks

@@ -339,3 +339,23 @@ def test_min_train_size_reads_the_largest_lag_of_a_list():
 
     assert min_train_size(ConvexAR(lags=[1, 24])) == 24 + 2 + 1
     assert min_train_size(ConvexAR(lags=[1, 2], target="level")) == 4
+
+
+def test_validation_curve_stops_before_the_first_uncertified_kink():
+    from tsmirrors.features import Library
+    from tsmirrors.forecasting.selection import _kink_forecasts
+    from tsmirrors.solvers import lasso_path
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=60)
+    y = np.abs(x) + 0.1 * rng.normal(size=60)
+    op = Library(activation="abs").fit(x).operator()
+    path = lasso_path(op, y)
+    assert path.certified.all() and path.n_kinks > 5
+    rows = np.eye(op.shape[1])[:2]  # validation rows: any two of the design
+    full = _kink_forecasts(path, rows, 1.0)
+    assert full[0].size == path.n_kinks
+    path.certified[4] = False  # as if the solver had failed its KKT check there
+    cut_betas, cut_preds, cut_active = _kink_forecasts(path, rows, 1.0)
+    assert cut_betas.size == cut_preds.shape[0] == cut_active.size == 4
+    np.testing.assert_array_equal(cut_betas, path.betas[:4])

@@ -41,8 +41,10 @@ orders of magnitude.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 from ..models.convex import penalty_factor
 
@@ -175,9 +177,17 @@ def _segment_quadratics(lo_res, hi_res):
 
 
 def _kink_forecasts(path, val, scale_to_43):
-    """Validation forecasts at the kinks and the kinks in (4.3) units."""
-    preds = np.asarray(path.coefs @ val.T) + path.intercepts[:, None]
-    return path.betas * scale_to_43, preds, path.n_active()
+    """Validation forecasts at the certified kinks, and those kinks in (4.3) units.
+
+    The path is cut before its first kink that the solver could not certify
+    (``LassoPath.certified``): the curve is only scored where every
+    coefficient is a certified Lasso solution, never on an inexact stretch.
+    """
+    keep = path.n_kinks
+    if path.certified is not None and not path.certified.all():
+        keep = max(1, int(np.argmin(path.certified)))
+    preds = np.asarray(path.coefs[:keep] @ val.T) + path.intercepts[:keep, None]
+    return path.betas[:keep] * scale_to_43, preds, path.n_active()[:keep]
 
 
 def _interpolate(betas, values, grid):
@@ -214,10 +224,15 @@ def _squared_curve(regressor, folds_data, beta_ratio):
     curves = []
     for design, val, intercept, t_tr, t_val in fold_paths:
         to43 = 2.0 / (factor * t_tr.size)
-        path = lasso_path(
-            design, t_tr, beta_min=floor43 / to43, fit_intercept=intercept,
-            max_features=max(2, min(MAX_ACTIVE, int(MAX_ACTIVE_FRACTION * t_tr.size))),
-        )
+        with warnings.catch_warnings():
+            # uncertified kinks are cut from the curve (_kink_forecasts)
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            path = lasso_path(
+                design, t_tr, beta_min=floor43 / to43, fit_intercept=intercept,
+                max_features=max(
+                    2, min(MAX_ACTIVE, int(MAX_ACTIVE_FRACTION * t_tr.size))
+                ),
+            )
         betas43, preds, active = _kink_forecasts(path, val, to43)
         curves.append((betas43, preds - t_val[None, :], active))
     low = max(c[0][-1] for c in curves)
