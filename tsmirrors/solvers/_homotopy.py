@@ -12,9 +12,11 @@ uses.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.linalg import solve_triangular
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .. import _kernels
 from ._cholesky import ActiveCholesky
@@ -32,12 +34,18 @@ _GRAM_BUDGET = 2**25
 _INDEPENDENCE_RTOL = 1e-10
 
 
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    # made once: building it reads the process's loaded libraries (ms per call)
+    return ThreadpoolController()
+
+
 def _small_blas():
     """One BLAS thread: the homotopy's products are small (``s x s`` triangular
     solves, ``s <= n``) and called thousands of times; threaded BLAS spends
     more on synchronization than on them, by a factor of ten on a loaded
     machine."""
-    return threadpool_limits(limits=1, user_api="blas")
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def lasso_objective(z: np.ndarray, r: np.ndarray, beta: float) -> float:

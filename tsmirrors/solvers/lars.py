@@ -409,9 +409,9 @@ def lasso(A, y, beta: float, *, weights=None, fit_intercept: bool = True,
         else:
             z, active, n_iter, hit = _full_homotopy(problem, beta, tol, max_iter,
                                                     seed, seed_signs)
-    if not hit:
-        z = _independent_support(problem, z, beta)
-        active = np.flatnonzero(z)
+        if not hit:  # small eigenproblems too: one BLAS thread
+            z = _independent_support(problem, z, beta)
+            active = np.flatnonzero(z)
     msg = "iteration limit reached" if hit else "KKT conditions verified"
     return _result(problem, z, active, beta, w, tol, n_iter, hit, msg)
 
