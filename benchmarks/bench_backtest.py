@@ -1,6 +1,6 @@
 """Speed of a rolling ConvexAR backtest against a dense LassoLars competitor.
 
-The backtest of the issue: the 8,760 hourly 2017 BTC closes, ConvexAR
+The reference backtest: the 8,760 hourly 2017 BTC closes, ConvexAR
 (2-layer abs network, lags=1, default beta and target), a rolling window of
 T = 2000 hours refit every 24 hours, and 1-step forecasts over the remaining
 6,760 hours, with ``n_jobs=2``. Targets: at most 30 s, and at least 20x

@@ -16,11 +16,10 @@ intervals, the mean pinball loss over the levels (0.05, 0.1, 0.9, 0.95)
 scaled like MASE, and the wall time of the whole backtest. Nothing is tuned
 on the test periods: every model runs at fixed settings.
 
-The peers need pandas < 3: run with their virtualenv, single-threaded BLAS
-(the machine is shared; threads only add contention)::
+The peers (the ``bench`` extra) need pandas < 3: run in an environment that
+has them, with single-threaded BLAS (threads only add contention)::
 
-    OMP_NUM_THREADS=1 PYTHONPATH=$PWD /work/venv-peers/bin/python \\
-        benchmarks/bench_peers.py --quick
+    OMP_NUM_THREADS=1 python benchmarks/bench_peers.py --quick
 """
 
 from __future__ import annotations
@@ -137,6 +136,10 @@ def make_models(m: int, which: set[str]):
     models["ConvexAR()"] = _tsmirrors_point()
     models["ConvexAR(auto)"] = _tsmirrors_point(
         beta="auto", lags="auto", target="auto", seasonal_period=season
+    )
+    models["ConvexAR(auto,1se)"] = _tsmirrors_point(
+        beta="auto", lags="auto", target="auto", seasonal_period=season,
+        cv_rule="1se",
     )
     models["ConvexQuantileAR()"] = _tsmirrors_quantile()
     models["ConvexQuantileAR(auto)"] = _tsmirrors_quantile(
