@@ -397,8 +397,8 @@ def test_backtest_sgd_end_to_end(capsys, short_csv, tmp_path):
 def test_demo_help_shows_the_defaults_demo_uses():
     res = run_cli("demo", "--help")
     text = " ".join(res.stdout.split())
-    assert "(4.3) scaling (default 0.01)" in text
-    assert "target transform (default level)" in text
+    assert "exact path; default 0.01)" in text  # --beta
+    assert "chosen by the same folds; default level)" in text  # --target
     assert "MASE mean of |y - yhat| / s" in text  # the metrics are in --help
 
 
@@ -515,3 +515,48 @@ def test_path_plot_marks_uncertified_points():
     crosses = [ln for ln in ax.get_lines() if ln.get_label() == "not certified"]
     assert len(crosses) == 1
     assert list(crosses[0].get_xdata()) == [0.1]
+
+
+@pytest.mark.parametrize("command", ["backtest", "forecast"])
+def test_calendar_inputs_change_the_forecasts(command, capsys, tmp_path):
+    import numpy as np
+
+    # a price with a strong hour-of-day pattern in its changes
+    stamps = pd.date_range("2024-01-01", periods=400, freq="h")
+    rng = np.random.default_rng(0)
+    hourly = np.where(stamps.hour < 12, 1.0, -1.0)
+    close = 1000 + np.cumsum(hourly + 0.1 * rng.normal(size=400))
+    csv = tmp_path / "prices.csv"
+    pd.DataFrame({"date": stamps.strftime("%Y-%m-%d %H:%M:%S"), "close": close}).to_csv(
+        csv, index=False
+    )
+    args = [command, "--csv", str(csv), "--window", "300", "--beta", "0.001"]
+    if command == "backtest":
+        args += ["--test-size", "24", "--refit", "24", "--no-progress"]
+    else:
+        args += ["--steps", "4"]
+
+    def forecasts(*extra):
+        out = tmp_path / ("out" + "-".join(extra))
+        code, printed, err = run_main(capsys, *args, "--out", str(out), *extra)
+        assert code == 0, err
+        if command == "forecast":
+            return pd.read_csv(out)["forecast"].to_numpy()
+        preds = pd.read_csv(out / "predictions.csv")
+        return preds.loc[preds["model"] == "ConvexAR", "y_pred"].to_numpy()
+
+    plain, calendar = forecasts(), forecasts("--calendar")
+    truth = close[-24:] if command == "backtest" else None
+    assert not np.allclose(plain, calendar)
+    if truth is not None:  # the hour of day is what drives this series
+        assert np.mean((calendar - truth) ** 2) < np.mean((plain - truth) ** 2)
+
+
+def test_automatic_settings_are_reported(capsys, tmp_path):
+    code, out, err = run_main(
+        capsys, "forecast", "--csv", str(GEMINI_2017), "--window", "200",
+        "--steps", "2", "--beta", "auto", "--lags", "1,2", "--target", "auto",
+    )
+    assert code == 0, err
+    pattern = r"ConvexAR settings: beta [0-9.e+-]+, target \w+, lags in use"
+    assert re.search(pattern, out)

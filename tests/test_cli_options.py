@@ -52,6 +52,11 @@ CHANGES = {
         *MODEL_CHANGES,
         *BACKTEST_CHANGES,
         ("--target", "level"),
+        ("--lags", "1,3"),
+        ("--beta", "auto"),
+        ("--target", "auto"),
+        ("--beta", "auto", "--cv-rule", "1se"),
+        # --calendar: test_cli.py::test_calendar_inputs_change_the_forecasts
         # --sgd: test_cli.py::test_backtest_sgd_end_to_end (an extra row)
     ],
     "demo": [
@@ -64,10 +69,17 @@ CHANGES = {
         ("--seed", "1"),
         ("--recover-beta", "0.01"),
     ],
-    "forecast": [*MODEL_CHANGES, ("--target", "level"), ("--steps", "3")],
+    "forecast": [
+        *MODEL_CHANGES,
+        ("--target", "level"),
+        ("--steps", "3"),
+        ("--lags", "1,3"),
+        ("--beta", "auto"),
+    ],
     "path": [
         ("--window", "50"),
         ("--lags", "2"),
+        ("--lags", "1,3"),
         ("--target", "level"),
         ("--activation", "relu"),
         ("--n-betas", "4"),
@@ -86,6 +98,11 @@ BAD_MODEL = [
     ("--window", "-5"),
     ("--window", "0"),
     ("--lags", "0"),
+    ("--lags", "1,1"),
+    ("--lags", "one"),
+    ("--beta", "automatic"),
+    ("--cv-rule", "2se"),
+    ("--cv-rule", "1se"),  # nothing is chosen by cross-validation
     ("--beta", "-1"),
     ("--beta", "nan"),
     ("--target", "price"),
@@ -129,6 +146,7 @@ REFUSED = {
         ("--activation", "bogus"),
         ("--target", "price"),
         ("--beta", "0.1"),  # a path covers every beta
+        ("--lags", "auto"),  # a path is drawn for given lags
         ("--coverage", "0.8"),  # no intervals on a path
         *BAD_SOURCE,
     ],

@@ -131,6 +131,28 @@ def _levels(text: str) -> tuple[float, ...]:
     return levels
 
 
+def _lag_list(text: str):
+    """An int ``p`` (lags 1..p) or a comma-separated list of lags."""
+    parse = _int_at_least(1, " (a lag)")
+    parts = [part.strip() for part in text.split(",")]
+    lags = [parse(part) for part in parts]
+    if len(lags) == 1:
+        return lags[0]
+    if len(set(lags)) != len(lags):
+        raise argparse.ArgumentTypeError(f"lags must be distinct, got {text!r}")
+    return sorted(lags)
+
+
+def _lags(text: str):
+    """``--lags``: an int, a comma-separated list, or 'auto'."""
+    return "auto" if text == "auto" else _lag_list(text)
+
+
+def _beta(text: str):
+    """``--beta``: a number >= 0 or 'auto' (cross-validated)."""
+    return "auto" if text == "auto" else _nonnegative(text)
+
+
 def _n_features(text: str):
     if text == "auto":
         return "auto"
@@ -185,21 +207,34 @@ def _add_model(p, window=2000, beta=1.0, target="difference"):
     )
     p.add_argument(
         "--lags",
-        type=_int_at_least(1),
+        type=_lags,
         default=1,
-        help="autoregressive lags (default 1)",
+        metavar="{P,L1,L2,...,auto}",
+        help="autoregressive lags: P (lags 1..P), a list such as 1,2,24, or "
+        "'auto' (1..10 plus the seasonal lag, chosen by cross-validation; "
+        "default 1)",
     )
     p.add_argument(
         "--beta",
-        type=_nonnegative,
+        type=_beta,
         default=beta,
-        help=f"regularization beta in the (4.3) scaling (default {beta:g})",
+        metavar="{BETA,auto}",
+        help=f"regularization beta in the (4.3) scaling, or 'auto' "
+        f"(rolling-origin cross-validation on the exact path; default {beta:g})",
     )
     p.add_argument(
         "--target",
         default=target,
-        choices=TARGETS,
-        help=f"target transform (default {target})",
+        choices=(*TARGETS, "auto"),
+        help=f"target transform, or 'auto' (chosen by the same folds; default "
+        f"{target})",
+    )
+    p.add_argument(
+        "--cv-rule",
+        default="min",
+        choices=("min", "1se"),
+        help="with 'auto' settings: the lowest validation loss, or the sparsest "
+        "network within one standard error of it (default min)",
     )
     p.add_argument(
         "--activation",
@@ -246,6 +281,15 @@ def _add_model(p, window=2000, beta=1.0, target="difference"):
         action="store_false",
         help="skip the split-conformal calibration of the quantile intervals "
         "(calibrated on the last quarter of each window by default)",
+    )
+
+
+def _add_calendar(p):
+    p.add_argument(
+        "--calendar",
+        action="store_true",
+        help="give ConvexAR hour-of-day and day-of-week indicator inputs "
+        "(future-known, one 1-D library each; tsmirrors.data.calendar_features)",
     )
 
 
@@ -353,6 +397,7 @@ def build_parser(commands: dict) -> argparse.ArgumentParser:
     _add_model(p)
     _add_backtest(p, test_size=2000)
     p.add_argument("--sgd", action="store_true", help="add an SGD-trained network")
+    _add_calendar(p)
     p.set_defaults(func=commands["backtest"])
 
     p = sub.add_parser(
@@ -376,6 +421,7 @@ def build_parser(commands: dict) -> argparse.ArgumentParser:
     p.add_argument(
         "--out", metavar="CSV", default=None, help="write the forecasts as CSV"
     )
+    _add_calendar(p)
     p.set_defaults(func=commands["forecast"])
 
     p = sub.add_parser(
@@ -396,9 +442,11 @@ def build_parser(commands: dict) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--lags",
-        type=_int_at_least(1),
+        type=_lag_list,
         default=1,
-        help="autoregressive lags: one library per lag (default 1)",
+        metavar="{P,L1,L2,...}",
+        help="autoregressive lags, P (1..P) or a list such as 1,2,24: one "
+        "library per lag (default 1)",
     )
     p.add_argument(
         "--target",

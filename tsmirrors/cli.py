@@ -60,6 +60,11 @@ def _rows_used(args) -> int | None:
 
 def _network_params(args) -> dict:
     """The parameters every network forecaster takes from the command line."""
+    if args.cv_rule != "min" and not _automatic(args):
+        raise ValueError(
+            f"--cv-rule {args.cv_rule} applies to settings chosen by "
+            "cross-validation; add --beta auto, --lags auto or --target auto"
+        )
     return {
         "lags": args.lags,
         "beta": args.beta,
@@ -81,10 +86,11 @@ def _models(args, quantiles, max_horizon: int = 1):
 
     net = _network_params(args)
     models = {
-        "ConvexAR": ConvexAR(**net, n_features=args.n_features),
+        "ConvexAR": ConvexAR(**net, n_features=args.n_features, cv_rule=args.cv_rule),
         "ConvexQuantileAR": ConvexQuantileAR(
             quantiles=quantiles,
             **net,
+            cv_rule=args.cv_rule,
             n_features=args.n_features,
             max_horizon=max_horizon,
             calibration="conformal" if args.conformal else None,
@@ -93,8 +99,41 @@ def _models(args, quantiles, max_horizon: int = 1):
         "naive": NaiveForecaster(quantiles=quantiles),
     }
     if getattr(args, "sgd", False):
+        if _automatic(args):
+            raise ValueError(
+                "--sgd trains a network at a fixed beta, lags and target; give "
+                "numbers, not 'auto'"
+            )
         models["SGD net"] = SGDNetAR(**net, random_state=0)
     return models
+
+
+def _automatic(args) -> list[str]:
+    """The options set to 'auto'."""
+    names = ("beta", "lags", "target")
+    return [name for name in names if getattr(args, name) == "auto"]
+
+
+def _calendar(args, index):
+    """Calendar inputs for ConvexAR (``--calendar``), or None."""
+    if not getattr(args, "calendar", False):
+        return None
+    import pandas as pd
+
+    from .data import calendar_features
+
+    if not isinstance(index, pd.DatetimeIndex):
+        raise ValueError("--calendar needs timestamps; this series has none")
+    return calendar_features(index)
+
+
+def _chosen_settings(model) -> str:
+    """What a fit with 'auto' settings chose, in one line."""
+    lags = ",".join(str(int(k)) for k in np.atleast_1d(model.lags_in_use_)) or "none"
+    return (
+        f"beta {model.beta_:.4g}, target {model.target_}, lags in use {lags}, "
+        f"{model.n_neurons_} neuron(s)"
+    )
 
 
 def _quantiles_for(coverage: float):
@@ -211,12 +250,14 @@ def _run_backtests(y, args, quantiles, coverage, label):
         f"{args.refit} origin(s)",
         flush=True,
     )
+    exog = _calendar(args, series.index)
     with _dask_client(args) as client:
         for name, model in _models(args, quantiles, args.steps).items():
             t0 = time.perf_counter()
             scores, preds = backtest(
                 model,
                 series,
+                exog=exog if name == "ConvexAR" else None,
                 initial_train_size=args.window,
                 steps=args.steps,
                 refit=args.refit,
@@ -234,6 +275,11 @@ def _run_backtests(y, args, quantiles, coverage, label):
             print(
                 f"  {name:<18} done in {time.perf_counter() - t0:.1f} s", flush=True
             )
+    if _automatic(args):  # what the last window's fit chose, as a summary
+        last = series.iloc[-args.window :]
+        model = _models(args, quantiles, args.steps)["ConvexAR"]
+        model.fit(last, exog=None if exog is None else exog.iloc[-args.window :])
+        print(f"  ConvexAR settings on the last window: {_chosen_settings(model)}")
     return rows, pd.concat(frames, ignore_index=True), series
 
 
@@ -362,16 +408,25 @@ def _cmd_forecast(args) -> int:
     train = y.iloc[-args.window :]
     quantiles, coverage = _interval(args)
     net = _network_params(args)
-    point = ConvexAR(**net, n_features=args.n_features).fit(train)
+    exog = _calendar(args, train.index)
+    point = ConvexAR(**net, n_features=args.n_features, cv_rule=args.cv_rule)
+    point.fit(train, exog=exog)
     qmodel = ConvexQuantileAR(
         quantiles=quantiles,
         **net,
+        cv_rule=args.cv_rule,
         n_features=args.n_features,
         max_horizon=args.steps,  # one direct model per step
         calibration="conformal" if args.conformal else None,
     ).fit(train)
-    fc = point.predict(args.steps)
+    if exog is None:
+        fc = point.predict(args.steps)
+    else:
+        future = point._future_index(args.steps, train.index[-1])
+        fc = point.predict(args.steps, exog=_calendar(args, future))
     q = qmodel.predict_quantiles(args.steps)
+    if _automatic(args):
+        print(f"ConvexAR settings: {_chosen_settings(point)}")
     lo, hi = (1 - coverage) / 2, (1 + coverage) / 2
     columns = {"forecast": fc}
     for tau in quantiles:
@@ -433,13 +488,13 @@ def _cmd_path(args) -> int:
     tr = make_transform(args.target).fit(levels)
     z = tr.forward(levels)
     z = z / z.std()
-    X, t, _ = lag_embed(z, lags=args.lags)
+    lags = list(range(1, args.lags + 1)) if isinstance(args.lags, int) else args.lags
+    X, t, _ = lag_embed(z, lags=max(lags))
     # one 1-D library per lag: the additive network of ConvexAR(lags=...)
     ops = [
-        Library(activation=args.activation).fit(X[:, k]).operator()
-        for k in range(args.lags)
+        Library(activation=args.activation).fit(X[:, k - 1]).operator() for k in lags
     ]
-    op = ops[0] if args.lags == 1 else HStackDesign(ops)
+    op = ops[0] if len(ops) == 1 else HStackDesign(ops)
     path = lasso_path(op, t)
     T = t.size
     betas = np.geomspace(path.betas[0] * 1e-4, path.betas[0], args.n_betas)
@@ -479,8 +534,8 @@ def _cmd_path(args) -> int:
         frame.to_csv(run.path("path.csv"), index=False)
         ax.figure.savefig(run.path("path.png"), dpi=110)
     print(
-        f"Exact path of the 2-layer {args.activation} network ({args.lags} "
-        f"lag(s), target {args.target}) on {label}: "
+        f"Exact path of the 2-layer {args.activation} network (lags "
+        f"{','.join(map(str, lags))}, target {args.target}) on {label}: "
         f"{path.n_kinks} kinks, beta_max(4.3) = {2 * path.betas[0] / T:.4g}"
     )
     print(frame.iloc[:: max(1, len(frame) // 10)].to_string(index=False))
