@@ -560,3 +560,19 @@ def test_automatic_settings_are_reported(capsys, tmp_path):
     assert code == 0, err
     pattern = r"ConvexAR settings: beta [0-9.e+-]+, target \w+, lags in use"
     assert re.search(pattern, out)
+
+
+def test_backtest_adds_garch_and_value_at_risk_backtests(capsys, tmp_path):
+    args = ["backtest", "--csv", str(GEMINI_2017), "--window", "300",
+            "--test-size", "60", "--refit", "30", "--no-progress"]
+    code, out, err = run_main(capsys, *args, "--out", str(tmp_path / "a"))
+    assert code == 0, err
+    assert "GARCH(1,1)-t" in out  # arch is installed in the test environment
+    risk = out.split("value at risk", 1)[1]
+    for name in ("ConvexQuantileAR", "AR(1)+bias", "naive", "GARCH(1,1)-t"):
+        assert name in risk
+    preds = pd.read_csv(tmp_path / "a" / "predictions.csv")
+    assert "GARCH(1,1)-t" in set(preds["model"])
+    code, out, err = run_main(capsys, *args, "--no-garch", "--out", str(tmp_path / "b"))
+    assert code == 0, err
+    assert "GARCH" not in out

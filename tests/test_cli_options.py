@@ -56,6 +56,7 @@ CHANGES = {
         ("--beta", "auto"),
         ("--target", "auto"),
         ("--beta", "auto", "--cv-rule", "1se"),
+        ("--no-garch",),
         # --calendar: test_cli.py::test_calendar_inputs_change_the_forecasts
         # --sgd: test_cli.py::test_backtest_sgd_end_to_end (an extra row)
     ],

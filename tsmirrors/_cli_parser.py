@@ -397,6 +397,13 @@ def build_parser(commands: dict) -> argparse.ArgumentParser:
     _add_model(p)
     _add_backtest(p, test_size=2000)
     p.add_argument("--sgd", action="store_true", help="add an SGD-trained network")
+    p.add_argument(
+        "--no-garch",
+        dest="garch",
+        action="store_false",
+        help="leave out the GARCH(1,1)-t baseline (included when the 'arch' "
+        "package is installed: pip install tsmirrors[garch])",
+    )
     _add_calendar(p)
     p.set_defaults(func=commands["backtest"])
 

@@ -98,6 +98,10 @@ def _models(args, quantiles, max_horizon: int = 1):
         "AR(1)+bias": AR1Forecaster(quantiles=quantiles),
         "naive": NaiveForecaster(quantiles=quantiles),
     }
+    if getattr(args, "garch", False):
+        from .forecasting import GARCHForecaster
+
+        models["GARCH(1,1)-t"] = GARCHForecaster(quantiles=quantiles)
     if getattr(args, "sgd", False):
         if _automatic(args):
             raise ValueError(
@@ -312,12 +316,57 @@ def _plot_backtest(path: Path, preds, series, title):
 
 
 # ---------------------------------------------------------------- commands
+def _garch_available(y) -> bool:
+    """GARCH(1,1)-t joins the table when ``arch`` is installed, for prices."""
+    import importlib.util
+
+    return importlib.util.find_spec("arch") is not None and bool((y > 0).all())
+
+
+def format_risk_table(series, preds, coverage: float) -> str:
+    """Value-at-risk backtests of each quantile model's one-step forecasts."""
+    from .risk_report import risk_report
+
+    lines = [
+        f"{'value at risk':<18}{'hit lo':>9}{'hit hi':>9}{'Kupiec':>9}"
+        f"{'Chr. CC':>9}{'DQ':>9}{'cov calm':>10}{'cov vol':>9}{'w~vol':>8}",
+    ]
+    lines.append("-" * len(lines[0]))
+    lo, hi = round((1 - coverage) / 2, 6), round((1 + coverage) / 2, 6)
+    for name, frame in preds.groupby("model", sort=False):
+        if not any(c.startswith("q_") for c in frame.columns if frame[c].notna().any()):
+            continue
+        frame = frame.dropna(axis=1, how="all")
+        rep = risk_report(series, frame, coverage=coverage)
+        hits = {round(float(k), 6): v for k, v in rep["hit"].items()}
+        n_levels = len(hits)
+        lines.append(
+            f"{name:<18}{hits.get(lo, np.nan):>9.3f}{hits.get(hi, np.nan):>9.3f}"
+            f"{len(rep['kupiec_rejected']):>7}/{n_levels}"
+            f"{len(rep['cc_rejected']):>7}/{n_levels}"
+            f"{len(rep['dq_rejected']):>7}/{n_levels}"
+            f"{rep['coverage_calm']:>10.3f}{rep['coverage_volatile']:>9.3f}"
+            f"{rep['width_vol_corr']:>8.2f}"
+        )
+    return "\n".join(lines)
+
+
 def _cmd_backtest(args) -> int:
     y, label = _load_series(args)  # offline: names --csv and `tsmirrors demo`
     quantiles, coverage = _interval(args)
+    args.garch = args.garch and _garch_available(y)
     rows, preds, series = _run_backtests(y, args, quantiles, coverage, label)
     print()
     print(format_table(rows))
+    if args.steps == 1:
+        print(
+            f"\nhit lo/hi: share of outcomes below the {(1 - coverage) / 2:g} "
+            f"and above the {(1 + coverage) / 2:g} quantile; Kupiec, "
+            "Christoffersen CC, DQ: "
+            "levels rejected at 5%; coverage of the interval in the calmest and "
+            "most volatile third of origins; w~vol: corr(width, volatility)"
+        )
+        print(format_risk_table(series, preds, coverage))
     pred_path, png = _write_outputs(
         Path(args.out),
         rows,
