@@ -188,3 +188,18 @@ def test_backtest_plot_of_an_integer_indexed_series():
     assert first[0] == y.index[-60] and first[-1] == y.index[-1]
     assert errors.get_lines()[0].get_xdata()[-1] == y.index[-1]
     plt.close(fig)
+
+
+def test_backtest_plot_gives_every_model_its_own_color():
+    from matplotlib.colors import to_rgba
+
+    y = _series(n=200)
+    preds = _preds(y, 100)
+    extra = preds[preds["model"] == "naive"].assign(model="GARCH(1,1)-t")
+    other = preds[preds["model"] == "naive"].assign(model="my model")
+    fig = plot_backtest(pd.concat([preds, extra, other]), y, ylabel="close (USD)")
+    errors = fig.axes[2]
+    colors = [to_rgba(line.get_color()) for line in errors.get_lines()]
+    assert len(colors) == len(MODELS) + 2
+    assert len(set(colors)) == len(colors)
+    plt.close(fig)

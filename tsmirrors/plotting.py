@@ -136,7 +136,18 @@ _MODEL_COLORS = {
     "AR(1)+bias": "tab:orange",
     "naive": "0.45",
     "SGD net": "tab:red",
+    "GARCH(1,1)-t": "tab:purple",
 }
+#: for other models: colors no named model uses, the same one for a name
+_SPARE_COLORS = ("tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray")
+
+
+def _model_color(model: str) -> str:
+    if model in _MODEL_COLORS:
+        return _MODEL_COLORS[model]
+    import zlib
+
+    return _SPARE_COLORS[zlib.crc32(str(model).encode()) % len(_SPARE_COLORS)]
 
 
 def _nominal_coverage(part):
@@ -250,7 +261,7 @@ def plot_backtest(
         for model, part in frame[frame["timestamp"].isin(times)].groupby(
             "model", sort=False
         ):
-            color = _MODEL_COLORS.get(model)
+            color = _model_color(model)
             if model == interval_model and {"lower", "upper"} <= set(part.columns):
                 nominal = _nominal_coverage(part)
                 band = f"{model} interval"
@@ -300,7 +311,7 @@ def plot_backtest(
         ax.plot(
             curve.index,
             curve.to_numpy(),
-            color=_MODEL_COLORS.get(model),
+            color=_model_color(model),
             lw=1.1,
             label=model,
         )
