@@ -30,7 +30,8 @@ def _table_rows(stdout: str) -> dict:
     rows = {}
     for line in stdout.splitlines():
         parts = line.split()
-        for name in ("ConvexAR", "ConvexQuantileAR", "AR(1)+bias", "naive"):
+        for name in ("ConvexAR", "ConvexQuantileAR", "AR(1)+bias", "naive",
+                     "GARCH(1,1)-t"):
             if parts and parts[0] == name and len(parts) == 7:
                 rows[name] = parts[1:]
     return rows
@@ -54,13 +55,15 @@ def test_backtest_on_a_shared_csv(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     rows = _table_rows(res.stdout)
-    assert set(rows) == {"ConvexAR", "ConvexQuantileAR", "AR(1)+bias", "naive"}
+    assert set(rows) == {
+        "ConvexAR", "ConvexQuantileAR", "AR(1)+bias", "naive", "GARCH(1,1)-t"
+    }
     mse = {k: float(v[0]) for k, v in rows.items()}
     assert all(0 < v < 1e6 for v in mse.values())
     coverage = float(rows["ConvexQuantileAR"][4])
     assert 0.5 < coverage <= 1.0
     preds = pd.read_csv(out / "predictions.csv")
-    assert len(preds) == 4 * 150
+    assert len(preds) == 5 * 150
     assert {"timestamp", "y_true", "y_pred", "model"} <= set(preds.columns)
     # truth is the real price at each timestamp
     prices = pd.read_csv(GEMINI_2017)
