@@ -22,7 +22,6 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .._validation import check_nonnegative, check_positive_int
-from ._cholesky import ActiveCholesky
 from ._design import _ScaledDesign, check_problem
 from ._homotopy import (
     DesignBackend,
@@ -157,7 +156,7 @@ def _active_set_descent(problem: Problem, h: Homotopy, beta: float, tol: float,
     # columns barely independent of the others, whose solves are inaccurate.
     z0 = h.z.copy()
     h = Homotopy(DesignBackend(problem))
-    h.chol = ActiveCholesky(rtol=_DESCENT_RTOL)
+    h.chol = h.backend.new_factor(_DESCENT_QR_RTOL)
     h.beta = beta
     for j in np.flatnonzero(z0)[np.argsort(-np.abs(z0[np.flatnonzero(z0)]))]:
         if h.try_add(int(j), float(np.sign(z0[j]))):
@@ -247,6 +246,8 @@ def _active_set_descent(problem: Problem, h: Homotopy, beta: float, tol: float,
 #: Independence test of the descent's Cholesky factor (squared distance to the
 #: span over squared norm); dependent columns are pivoted in instead.
 _DESCENT_RTOL = 1e-10
+#: The same test on the QR factor of the columns (accurate distances).
+_DESCENT_QR_RTOL = 1e-20
 
 
 def _select(problem: Problem, score: np.ndarray, floor: float, k: int) -> np.ndarray:
