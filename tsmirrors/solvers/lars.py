@@ -410,9 +410,9 @@ def lasso(A, y, beta: float, *, weights=None, fit_intercept: bool = True,
         else:
             z, active, n_iter, hit = _full_homotopy(problem, beta, tol, max_iter,
                                                     seed, seed_signs)
-    if not hit:
-        z = _independent_support(problem, z, beta)
-        active = np.flatnonzero(z)
+        if not hit:
+            z = _independent_support(problem, z, beta)
+            active = np.flatnonzero(z)
     msg = "iteration limit reached" if hit else "KKT conditions verified"
     return _result(problem, z, active, beta, w, tol, n_iter, hit, msg)
 
@@ -446,9 +446,10 @@ def _independent_support(problem: Problem, z: np.ndarray, beta: float) -> np.nda
             break
         G = problem.gram_block(S, S)
         G = 0.5 * (G + G.T)
-        vals, vecs = np.linalg.eigh(G)
+        vals = np.linalg.eigvalsh(G)
         if not vals[0] <= _NULL_RTOL * max(vals[-1], np.finfo(float).tiny):
             break
+        vals, vecs = np.linalg.eigh(G)
         v = vecs[:, 0]
         zS = out[S]
         # step to the first coefficient reaching zero, in the direction that
