@@ -515,3 +515,23 @@ def test_near_interpolation_random_walk_certified():
         ref = cvxpy_lasso(A, y, beta)
     assert res.objective <= ref * (1 + 1e-12)
     assert res.objective == pytest.approx(ref, rel=1e-6)
+
+
+def test_long_design_keeps_gram_factor(monkeypatch):
+    """Where Q would not fit the budget, the Cholesky factor gives the same fit."""
+    from tsmirrors.solvers import _homotopy
+    from tsmirrors.solvers._cholesky import ActiveCholesky
+    from tsmirrors.solvers._design import check_problem
+    from tsmirrors.solvers._qr import ActiveQR
+
+    x, y = series(80, 2)
+    op = TwoLayerOperator.from_inputs(x, "abs")
+    problem = _homotopy.Problem(*check_problem(op, y), True)
+    assert isinstance(_homotopy.DesignBackend(problem).new_factor(), ActiveQR)
+    ref = lasso(op, y, 0.05)
+    monkeypatch.setattr(_homotopy, "_GRAM_BUDGET", 100)
+    assert isinstance(_homotopy.DesignBackend(problem).new_factor(), ActiveCholesky)
+    res = lasso(op, y, 0.05)
+    assert ref.converged and res.converged
+    # both certified on the same problem: same objective to rounding
+    assert res.objective == pytest.approx(ref.objective, rel=1e-10)

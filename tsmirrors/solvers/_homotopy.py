@@ -7,7 +7,10 @@ vector ``A_c^T a_j`` of a column ``a_j``, fresh correlations at a given ``z``,
 and ``A_c^T A_S w``. :class:`DesignBackend` gets them from products with the
 dictionary (``O(N + p)`` for a :class:`TwoLayerOperator`); :class:`GramBackend`
 reads them off a precomputed Gram block, which is what the working-set solver
-uses.
+uses. The active set is factored accordingly: a QR factorisation of the
+active columns on a design (:class:`~tsmirrors.solvers._qr.ActiveQR`, accurate
+to ``eps cond(A_S)``), a Cholesky factor of the Gram block otherwise
+(``eps cond(A_S)^2``).
 """
 
 from __future__ import annotations
@@ -174,9 +177,17 @@ class DesignBackend:
 
     cache_rows = True
 
-    def new_factor(self, rtol: float = _QR_INDEPENDENCE_RTOL) -> ActiveQR:
-        """QR factor of the active columns (the columns are at hand)."""
-        return ActiveQR(self.problem.n_samples, rtol)
+    def new_factor(self) -> ActiveQR | ActiveCholesky:
+        """QR factor of the active columns (the columns are at hand).
+
+        ``Q`` holds ``N`` numbers per active column; when that could exceed
+        the budget of cached products (long sparse designs), a Cholesky
+        factor of the Gram matrix is kept instead.
+        """
+        n, p = self.problem.n_samples, self.problem.n_features
+        if n * min(n, p) > _GRAM_BUDGET:
+            return ActiveCholesky(rtol=_INDEPENDENCE_RTOL)
+        return ActiveQR(n, _QR_INDEPENDENCE_RTOL)
 
     def centred_columns(self, idx) -> np.ndarray:
         """Columns ``A_c[:, idx]``."""
@@ -224,9 +235,9 @@ class GramBackend:
 
     cache_rows = False
 
-    def new_factor(self, rtol: float = _INDEPENDENCE_RTOL) -> ActiveCholesky:
+    def new_factor(self) -> ActiveCholesky:
         """Cholesky factor of the active Gram block (no columns at hand)."""
-        return ActiveCholesky(rtol=rtol)
+        return ActiveCholesky(rtol=_INDEPENDENCE_RTOL)
 
     def __init__(self, G: np.ndarray, c0: np.ndarray):
         self.G = G
