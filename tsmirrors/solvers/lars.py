@@ -472,7 +472,7 @@ def _independent_support(problem: Problem, z: np.ndarray, beta: float) -> np.nda
 
 #: Path steps per feature that can be active (``min(n, p)``) before the
 #: homotopy hands over to the active-set descent at the requested ``beta``.
-_PATH_STEPS_PER_RANK = 2
+_PATH_STEPS_PER_RANK = 8
 
 #: Above this many rows plus columns, an operator's products dominate and the
 #: working-set solver (few products, Gram homotopies) is used.
