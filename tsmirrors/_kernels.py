@@ -195,11 +195,12 @@ def chol_forward(L, b, s, out):
 def chol_solve(L, b, s, out):
     """Solve ``L L^T out = b`` with the leading ``s x s`` block of ``L``."""
     chol_forward(L, b, s, out)
+    # back substitution with L^T by rows of L (contiguous in memory)
     for i in range(s - 1, -1, -1):
-        acc = out[i]
-        for k in range(i + 1, s):
-            acc -= L[k, i] * out[k]
-        out[i] = acc / L[i, i]
+        xi = out[i] / L[i, i]
+        out[i] = xi
+        for k in range(i):
+            out[k] -= L[i, k] * xi
 
 
 @njit(**_OPTS)
