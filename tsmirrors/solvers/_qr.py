@@ -57,19 +57,6 @@ class ActiveQR:
     def Q(self) -> np.ndarray:
         return self._Qt[: self.size].T
 
-    def project_out(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Coordinates ``Q^T a`` and remainders ``a - Q Q^T a`` of columns ``a``.
-
-        Two passes of classical Gram-Schmidt, so that the remainders are
-        orthogonal to ``Q`` to rounding even when they are tiny.
-        """
-        Qt = self._Qt[: self.size]
-        coef = Qt @ cols
-        rest = cols - Qt.T @ coef
-        more = Qt @ rest
-        rest -= Qt.T @ more
-        return coef + more, rest
-
     def distances(self, cols: np.ndarray) -> np.ndarray:
         """Squared distances of the columns of ``cols`` to the active span.
 
@@ -95,8 +82,17 @@ class ActiveQR:
         if not (norm2 > 0.0 and np.isfinite(norm2)):
             return False
         s = self.size
-        coef, rest = self.project_out(col)
+        Qt = self._Qt[:s]
+        coef = Qt @ col
+        rest = col - Qt.T @ coef
         d2 = float(rest @ rest)
+        if d2 > self.rtol * norm2 and not d2 > 0.5 * norm2:
+            # cancellation: a second pass makes the remainder orthogonal to Q
+            # ("twice is enough"); one pass already measured it to eps ||a||
+            more = Qt @ rest
+            rest -= Qt.T @ more
+            coef += more
+            d2 = float(rest @ rest)
         if not (d2 > self.rtol * norm2 and np.all(np.isfinite(coef))):
             return False
         if s == self._L.shape[0]:
