@@ -11,8 +11,9 @@ class ActiveQR:
     """Thin ``A_S = Q R`` of the (centred) active columns, grown and shrunk.
 
     The Gram matrix ``G_S = A_S^T A_S = R^T R`` is never formed: ``R`` comes
-    from the columns themselves (Gram-Schmidt with one reorthogonalisation,
-    "twice is enough"), so it carries errors of ``eps cond(A_S)`` instead of
+    from the columns themselves (classical Gram-Schmidt, with a second pass
+    when the first one cancels: "twice is enough"), so it carries errors of
+    ``eps cond(A_S)`` instead of
     the ``eps cond(A_S)^2`` of a Cholesky factor of ``G_S``, and the distance
     of a new column to the span of the active ones is computed to about
     ``eps ||a||``. Near interpolation (``cond(A_S) ~ 1e6``) that is the
