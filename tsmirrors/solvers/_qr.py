@@ -13,8 +13,8 @@ class ActiveQR:
     The Gram matrix ``G_S = A_S^T A_S = R^T R`` is never formed: ``R`` comes
     from the columns themselves (classical Gram-Schmidt, with a second pass
     when the first one cancels: "twice is enough"), so it carries errors of
-    ``eps cond(A_S)`` instead of
-    the ``eps cond(A_S)^2`` of a Cholesky factor of ``G_S``, and the distance
+    ``eps cond(A_S)`` instead of the ``eps cond(A_S)^2`` of a Cholesky factor
+    of ``G_S``, and the distance
     of a new column to the span of the active ones is computed to about
     ``eps ||a||``. Near interpolation (``cond(A_S) ~ 1e6``) that is the
     difference between telling a column at relative distance ``1e-5`` from
