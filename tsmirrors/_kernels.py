@@ -195,11 +195,12 @@ def chol_forward(L, b, s, out):
 def chol_solve(L, b, s, out):
     """Solve ``L L^T out = b`` with the leading ``s x s`` block of ``L``."""
     chol_forward(L, b, s, out)
+    # back substitution with L^T by rows of L (contiguous in memory)
     for i in range(s - 1, -1, -1):
-        acc = out[i]
-        for k in range(i + 1, s):
-            acc -= L[k, i] * out[k]
-        out[i] = acc / L[i, i]
+        xi = out[i] / L[i, i]
+        out[i] = xi
+        for k in range(i):
+            out[k] -= L[i, k] * xi
 
 
 @njit(**_OPTS)
@@ -323,3 +324,47 @@ def step_events(c, a, beta, penalty, just_dropped, z, S, w, signs, just_added,
         gamma = gamma_target
     advance(z, S, w, c, a, gamma)
     return gamma, j_enter, sign, pos_drop, gamma_drop
+
+
+@njit(**_OPTS)
+def qr_delete(L, Qt, k, s):
+    """Delete column ``k`` of ``A_S = Q R`` with ``L = R^T`` and ``Qt = Q^T``.
+
+    Row ``k`` of ``L[:s, :s]`` is removed (later rows shift up) and Givens
+    rotations of columns ``j, j + 1`` of ``L`` (rows ``j, j + 1`` of ``Qt``)
+    restore the lower triangle; the diagonal is made positive. ``O(s^2 + N s)``.
+    """
+    n = Qt.shape[1]
+    for i in range(k, s - 1):
+        for m in range(s):
+            L[i, m] = L[i + 1, m]
+    for m in range(s):
+        L[s - 1, m] = 0.0
+    for j in range(k, s - 1):
+        a = L[j, j]
+        b = L[j, j + 1]
+        r = np.hypot(a, b)
+        if r == 0.0:
+            continue
+        c = a / r
+        sn = b / r
+        for i in range(j, s - 1):
+            x = L[i, j]
+            y = L[i, j + 1]
+            L[i, j] = c * x + sn * y
+            L[i, j + 1] = -sn * x + c * y
+        for i in range(n):
+            x = Qt[j, i]
+            y = Qt[j + 1, i]
+            Qt[j, i] = c * x + sn * y
+            Qt[j + 1, i] = -sn * x + c * y
+    for i in range(s):
+        L[i, s - 1] = 0.0
+    for i in range(n):
+        Qt[s - 1, i] = 0.0
+    for j in range(s - 1):
+        if L[j, j] < 0.0:
+            for i in range(j, s - 1):
+                L[i, j] = -L[i, j]
+            for i in range(n):
+                Qt[j, i] = -Qt[j, i]

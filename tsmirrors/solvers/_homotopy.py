@@ -7,7 +7,10 @@ vector ``A_c^T a_j`` of a column ``a_j``, fresh correlations at a given ``z``,
 and ``A_c^T A_S w``. :class:`DesignBackend` gets them from products with the
 dictionary (``O(N + p)`` for a :class:`TwoLayerOperator`); :class:`GramBackend`
 reads them off a precomputed Gram block, which is what the working-set solver
-uses.
+uses. The active set is factored accordingly: a QR factorisation of the
+active columns on a design (:class:`~tsmirrors.solvers._qr.ActiveQR`, accurate
+to ``eps cond(A_S)``), a Cholesky factor of the Gram block otherwise
+(``eps cond(A_S)^2``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from threadpoolctl import ThreadpoolController
 
 from .. import _kernels
 from ._cholesky import ActiveCholesky
+from ._qr import ActiveQR
 
 _TINY = 1e-300
 _RESOLUTION = 1e-11
@@ -32,6 +36,11 @@ _GRAM_BUDGET = 2**25
 #: ``relu(x - t) - relu(t - x) = x - t`` of two knots) and the active-set
 #: solves lose every digit.
 _INDEPENDENCE_RTOL = 1e-10
+#: The same test on a QR factor of the active columns (:class:`DesignBackend`),
+#: whose distances are accurate to about ``eps`` relative: exactly dependent
+#: columns come out near ``eps^2``, while near interpolation independent
+#: columns lie at squared relative distances down to ``1e-11`` and below.
+_QR_INDEPENDENCE_RTOL = 1e-20
 
 
 @functools.cache
@@ -176,6 +185,24 @@ class DesignBackend:
 
     cache_rows = True
 
+    def new_factor(self) -> ActiveQR | ActiveCholesky:
+        """QR factor of the active columns (the columns are at hand).
+
+        ``Q`` holds ``N`` numbers per active column; when that could exceed
+        the budget of cached products (long sparse designs), a Cholesky
+        factor of the Gram matrix is kept instead.
+        """
+        n, p = self.problem.n_samples, self.problem.n_features
+        if n * min(n, p) > _GRAM_BUDGET:
+            return ActiveCholesky(rtol=_INDEPENDENCE_RTOL)
+        return ActiveQR(n, _QR_INDEPENDENCE_RTOL)
+
+    def centred_columns(self, idx) -> np.ndarray:
+        """Columns ``A_c[:, idx]``."""
+        p = self.problem
+        cols = p.design.columns(idx)
+        return cols - cols.mean(axis=0) if p.fit_intercept else cols
+
     def __init__(self, problem: Problem):
         self.problem = problem
         self.n_features = problem.n_features
@@ -215,6 +242,10 @@ class GramBackend:
     """Homotopy products read off a Gram block ``G = A_c[:, W]^T A_c[:, W]``."""
 
     cache_rows = False
+
+    def new_factor(self) -> ActiveCholesky:
+        """Cholesky factor of the active Gram block (no columns at hand)."""
+        return ActiveCholesky(rtol=_INDEPENDENCE_RTOL)
 
     def __init__(self, G: np.ndarray, c0: np.ndarray):
         self.G = G
@@ -257,7 +288,7 @@ class Homotopy:
             self.blocked[self.excluded] = True
             self.block_penalty[self.excluded] = -np.inf
         self.skipped = np.zeros(self.n_features, dtype=bool)
-        self.chol = ActiveCholesky(rtol=_INDEPENDENCE_RTOL)
+        self.chol = backend.new_factor()
         self.beta = self.beta_max
         self.n_iter = 0
         self.just_dropped = -1
@@ -289,7 +320,11 @@ class Homotopy:
             g_row = g_vec[self.active]
         if g_diag is None:
             g_vec, g_diag = self.backend.gram_vector(j)
-        if not self.chol.add(g_row, g_diag):
+        if isinstance(self.chol, ActiveQR):
+            ok = self.chol.add_column(self.backend.centred_columns([j])[:, 0])
+        else:
+            ok = self.chol.add(g_row, g_diag)
+        if not ok:
             self.skipped[j] = True
             self._block(j, True)
             self._block_tied_in_span()
@@ -367,10 +402,15 @@ class Homotopy:
         if cand.size > max_cand:
             gap = beta - np.abs(self.c[cand])
             cand = cand[np.argpartition(gap, max_cand - 1)[:max_cand]]
-        rows = None if self.K is None else self.K[:s]
-        kb, diag = self.backend.span_data(self.active, cand, rows)
-        ell = solve_triangular(self.chol.L, kb, lower=True, check_finite=False)
-        d2 = diag - np.einsum("ij,ij->j", ell, ell)
+        if isinstance(self.chol, ActiveQR):
+            cols = self.backend.centred_columns(cand)
+            diag = np.einsum("ij,ij->j", cols, cols)
+            d2 = self.chol.distances(cols)
+        else:
+            rows = None if self.K is None else self.K[:s]
+            kb, diag = self.backend.span_data(self.active, cand, rows)
+            ell = solve_triangular(self.chol.L, kb, lower=True, check_finite=False)
+            d2 = diag - np.einsum("ij,ij->j", ell, ell)
         bad = cand[~(d2 > self.chol.rtol * diag)]
         if bad.size:
             self.skipped[bad] = True

@@ -8,7 +8,8 @@ by following the piecewise-linear solution path (homotopy) from
 ``beta_max = ||A_c^T y_c||_inf`` down to the requested ``beta``. The intercept
 is eliminated by centering: ``A_c v = A v - mean(A v)`` and, for a centered
 ``r``, ``A_c^T r = A^T r``, so operators are never centered explicitly. The
-active-set Gram matrix is kept as an incremental Cholesky factor. At the end
+active columns are kept as an incremental QR factorisation (a Cholesky factor
+of their Gram matrix on working sets, where only Gram entries exist). At the end
 the active-set system is solved again with iterative refinement and the KKT
 conditions are verified on fresh correlations; an active-set correction runs
 if they fail, and an iteration limit reached gives a ``ConvergenceWarning``.
@@ -22,7 +23,6 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .._validation import check_nonnegative, check_positive_int
-from ._cholesky import ActiveCholesky
 from ._design import _ScaledDesign, check_problem
 from ._homotopy import (
     DesignBackend,
@@ -153,11 +153,10 @@ def _active_set_descent(problem: Problem, h: Homotopy, beta: float, tol: float,
     tol_abs = tol * scale
     p = problem.n_features
     # Start from the sign-consistent part of the state of ``h``, refactored
-    # with a stricter test of independence: the path may have accepted
-    # columns barely independent of the others, whose solves are inaccurate.
+    # afresh (largest coefficients first): the path's factor carries the
+    # rounding of all its updates.
     z0 = h.z.copy()
     h = Homotopy(DesignBackend(problem))
-    h.chol = ActiveCholesky(rtol=_DESCENT_RTOL)
     h.beta = beta
     for j in np.flatnonzero(z0)[np.argsort(-np.abs(z0[np.flatnonzero(z0)]))]:
         if h.try_add(int(j), float(np.sign(z0[j]))):
@@ -243,10 +242,6 @@ def _active_set_descent(problem: Problem, h: Homotopy, beta: float, tol: float,
         h.c = c
     return False, max_rounds, h
 
-
-#: Independence test of the descent's Cholesky factor (squared distance to the
-#: span over squared norm); dependent columns are pivoted in instead.
-_DESCENT_RTOL = 1e-10
 
 
 def _select(problem: Problem, score: np.ndarray, floor: float, k: int) -> np.ndarray:
@@ -445,9 +440,10 @@ def _independent_support(problem: Problem, z: np.ndarray, beta: float) -> np.nda
             break
         G = problem.gram_block(S, S)
         G = 0.5 * (G + G.T)
-        vals, vecs = np.linalg.eigh(G)
+        vals = np.linalg.eigvalsh(G)
         if not vals[0] <= _NULL_RTOL * max(vals[-1], np.finfo(float).tiny):
             break
+        vals, vecs = np.linalg.eigh(G)
         v = vecs[:, 0]
         zS = out[S]
         # step to the first coefficient reaching zero, in the direction that
@@ -476,7 +472,7 @@ def _independent_support(problem: Problem, z: np.ndarray, beta: float) -> np.nda
 
 #: Path steps per feature that can be active (``min(n, p)``) before the
 #: homotopy hands over to the active-set descent at the requested ``beta``.
-_PATH_STEPS_PER_RANK = 2
+_PATH_STEPS_PER_RANK = 8
 
 #: Above this many rows plus columns, an operator's products dominate and the
 #: working-set solver (few products, Gram homotopies) is used.
