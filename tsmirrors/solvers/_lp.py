@@ -363,6 +363,7 @@ def build_slope_lp(op, y: np.ndarray, cost_z: np.ndarray, tau: float | None,
 def build_quantile_lp(design, y, cost_z, tau, fit_intercept, formulation="auto"):
     """Choose and build the LP for ``design`` (slope changes when possible)."""
     from ..features.operators import TwoLayerOperator
+    from ._additive_lp import additive_blocks, build_additive_lp
 
     op = getattr(design, "op", None)
     slope_ok = isinstance(op, TwoLayerOperator) and op.is_continuous
@@ -370,6 +371,10 @@ def build_quantile_lp(design, y, cost_z, tau, fit_intercept, formulation="auto")
         raise ValueError(
             f"formulation must be 'auto', 'slope' or 'dense', got {formulation!r}"
         )
+    blocks = None if tau is None else additive_blocks(design)
+    if blocks is not None and formulation != "dense":
+        # several input columns: one slope-change chain per column
+        return build_additive_lp(blocks, y, cost_z, tau, fit_intercept)
     if formulation == "slope" and not slope_ok:
         raise ValueError(
             "formulation='slope' needs a TwoLayerOperator with a continuous "
@@ -388,7 +393,7 @@ def split_solution(lp: LinearProgram, x: np.ndarray) -> tuple[np.ndarray, float]
     z = x[lp.z_plus] - x[lp.z_minus]
     if lp.intercept_index < 0:
         return z, 0.0
-    if lp.formulation == "slope":
+    if lp.formulation in ("slope", "additive"):
         return z, float(x[lp.intercept_index] - lp.anchor_values @ z)
     return z, float(x[lp.intercept_index])
 

@@ -25,7 +25,9 @@ from scipy.optimize import linprog
 from sklearn.exceptions import ConvergenceWarning
 
 from .._validation import check_nonnegative, check_quantile
-from ._design import check_problem
+from ._additive_lp import additive_blocks
+from ._design import MAX_DENSE_ENTRIES, check_problem
+from ._dual_lp import DualQuantileLP
 from ._lp import (
     HighsSession,
     _highspy,
@@ -197,6 +199,19 @@ def quantile_lasso(A, y, beta: float, tau: float = 0.5, *, weights=None,
         else:
             lp.cost[idx] = values
     n, p = design.shape
+    dual = state.dual if (isinstance(state, _QuantileState) and lp is None
+                          and state.matches(A, y, fit_intercept, formulation)
+                          ) else None
+    if dual is not None:
+        dual.update(cost_z, tau)
+    elif (lp is None and backend != "scipy" and formulation == "auto"
+            and _highspy() is not None and _prefers_dual(design)):
+        dual = DualQuantileLP(design.toarray(), y, cost_z, tau, fit_intercept)
+    if dual is not None:
+        z, xi, g, ok, status, iters = dual.solve()
+        state = _QuantileState(A, y, fit_intercept, formulation, None, None, dual)
+        return _result(design, y, z, xi, g, ok, status, iters, "dual", cost_z,
+                       beta, tau, fit_intercept, tol, state)
     if (lp is None and backend != "scipy" and _highspy() is not None
             and n + p > _working_set_threshold and formulation != "dense"
             and _slope_operator(design) is not None):
@@ -306,16 +321,28 @@ _WS_OPTIONS: dict = {"presolve": "off", "primal_feasibility_tolerance": 1e-9,
 _WS_INITIAL_MAX = 1000
 
 
+def _prefers_dual(design) -> bool:
+    """Whether the dual LP is the faster exact route for ``design``.
+
+    Additive designs (several input columns) with few features per column:
+    the dual's simplex bases are ``p + 1`` wide instead of ``N``.
+    """
+    n, p = design.shape
+    return (2 * p <= n and n * p <= MAX_DENSE_ENTRIES
+            and additive_blocks(design) is not None)
+
+
 class _QuantileState:
     """What a warm start reuses: the LP and its live HiGHS model."""
 
-    def __init__(self, A, y, fit_intercept, formulation, lp, session):
+    def __init__(self, A, y, fit_intercept, formulation, lp, session, dual=None):
         self.A = A
         self.y = y
         self.fit_intercept = fit_intercept
         self.formulation = formulation
         self.lp = lp
         self.session = session
+        self.dual = dual
 
     def matches(self, A, y, fit_intercept, formulation) -> bool:
         return (A is self.A and fit_intercept == self.fit_intercept
