@@ -30,6 +30,7 @@ from .._validation import check_nonnegative
 from ..data.embedding import _embed
 from ..models.baselines import ar1_bias_fit
 from ..models.convex import ConvexNetRegressor
+from ..models.warm_start import WarmStart
 from .base import BaseForecaster, check_quantiles, check_steps
 
 __all__ = [
@@ -647,6 +648,9 @@ class ConvexQuantileAR(BaseForecaster):
         n_features, sampling = _library_choice(self, n_fit)
         self.models_ = {}
         self.shifts_ = np.zeros((max_h, taus.size))
+        # the levels of one horizon share the library and re-solve one LP
+        # from the previous level's basis (the handle is not kept)
+        handle = WarmStart()
         for h in range(1, max_h + 1):
             target = self.transform_.aggregate(z, start, h)
             preds = np.empty((n_cal, taus.size))
@@ -661,7 +665,9 @@ class ConvexQuantileAR(BaseForecaster):
                     n_features=n_features,
                     sampling=sampling,
                     random_state=self.random_state,
-                )._fit_checked(np.ascontiguousarray(X[:n_fit]), target[:n_fit])
+                )._fit_checked(
+                    np.ascontiguousarray(X[:n_fit]), target[:n_fit], handle
+                )
                 self.models_[h, j] = model
                 if n_cal:
                     preds[:, j] = model.predict(X[n_fit:])
