@@ -356,3 +356,20 @@ def test_convex_net_warm_start_handle_equals_cold_fits(random_state):
         assert handle.result is not None and handle._X is None
     else:
         assert handle.result.state.dual is not None
+
+
+def test_dual_lp_without_a_certificate_falls_back_to_the_primal_lp(monkeypatch):
+    from tsmirrors.solvers import _dual_lp
+
+    H, y = additive_problem(8)
+    cold = quantile_lasso(H, y, 2.0, 0.2)
+    solve = _dual_lp.DualQuantileLP.solve
+
+    def spoiled(self):
+        z, xi, g, ok, status, iters = solve(self)
+        return z + 0.1, xi, g, ok, status, iters  # off the optimum
+
+    monkeypatch.setattr(_dual_lp.DualQuantileLP, "solve", spoiled)
+    res = quantile_lasso(H, y, 2.0, 0.2)
+    assert "additive" in res.message and res.converged
+    assert res.objective == pytest.approx(cold.objective, rel=1e-9)

@@ -19,11 +19,40 @@ Strong LP duality makes the optimum the primal LP's; the certificate of
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from ._lp import _highspy, new_highs
 
 __all__ = ["DualQuantileLP"]
+
+
+def _dual_matrix(A: np.ndarray):
+    """CSC arrays of ``[A^T; 1^T]``: column ``i`` holds row ``i`` of ``A``.
+
+    Built from the nonzeros of ``A`` in row-major order (already sorted by
+    column of the result), each column closed by the 1 of the sum row.
+    """
+    n, p = A.shape
+    flat = np.flatnonzero(A)  # row-major: sorted by data row, then feature
+    rows_of = flat // p
+    counts = np.bincount(rows_of, minlength=n) + 1
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    nnz = int(indptr[-1])
+    ones_at = indptr[1:] - 1
+    indices = np.full(nnz, p, dtype=np.int32)
+    data = np.ones(nnz)
+    keep = np.ones(nnz, dtype=bool)
+    keep[ones_at] = False
+    indices[keep] = (flat % p).astype(np.int32)
+    data[keep] = A.reshape(-1)[flat]
+    return _Matrix(indptr, indices, data)
+
+
+class _Matrix:
+    def __init__(self, indptr, indices, data):
+        self.indptr = indptr
+        self.indices = indices
+        self.data = data
+        self.nnz = int(data.size)
 
 
 class DualQuantileLP:
@@ -42,13 +71,11 @@ class DualQuantileLP:
     def __init__(self, A, y, cost_z, tau, fit_intercept):
         hs = _highspy()
         self.hs = hs
-        A = np.asarray(A, dtype=np.float64)
+        A = np.ascontiguousarray(A, dtype=np.float64)
         n, p = A.shape
         self.n, self.p = n, p
         self.fit_intercept = bool(fit_intercept)
-        # columns of the dual LP are the data rows: CSC of [A^T; 1^T]
-        matrix = sp.csc_array(np.vstack([A.T, np.ones((1, n))]))
-        matrix.eliminate_zeros()
+        matrix = _dual_matrix(A)
         h = new_highs(hs)
         # the LP is already lean; presolve would redo its work at every level
         h.setOptionValue("presolve", "off")

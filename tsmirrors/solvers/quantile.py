@@ -209,9 +209,13 @@ def quantile_lasso(A, y, beta: float, tau: float = 0.5, *, weights=None,
         dual = DualQuantileLP(design.toarray(), y, cost_z, tau, fit_intercept)
     if dual is not None:
         z, xi, g, ok, status, iters = dual.solve()
-        state = _QuantileState(A, y, fit_intercept, formulation, None, None, dual)
-        return _result(design, y, z, xi, g, ok, status, iters, "dual", cost_z,
-                       beta, tau, fit_intercept, tol, state)
+        rel = _certificate(design, y, z, xi, cost_z, tau, g, fit_intercept)[2]
+        if ok and rel <= tol:
+            state = _QuantileState(A, y, fit_intercept, formulation, None, None,
+                                   dual)
+            return _result(design, y, z, xi, g, ok, status, iters, "dual",
+                           cost_z, beta, tau, fit_intercept, tol, state)
+        # not certified (a HiGHS tolerance issue): the primal LP below
     if (lp is None and backend != "scipy" and _highspy() is not None
             and n + p > _working_set_threshold and formulation != "dense"
             and _slope_operator(design) is not None):
