@@ -73,7 +73,9 @@ def _compare(label, fitted, X, y, fit_cpu, sklearn=True):
     ])
     print(f"\n### {label}: T = {y.size}, {X.shape[1]} inputs, "
           f"{D.shape[1]} features, 6 levels\n")
-    print(f"- now: {fit_cpu:.3f} CPU-s for the whole fit")
+    routes = sorted({m.solver_result_.message for m in fitted})
+    print(f"- now: {fit_cpu:.3f} CPU-s for the whole fit ({'; '.join(routes)}, "
+          f"all certified: {all(m.solver_result_.converged for m in fitted)})")
     print(f"- cold dense LP per level (the route before): {cold_cpu:.3f} CPU-s "
           f"({cold_cpu / fit_cpu:.1f}x now)")
     if sklearn:

@@ -79,6 +79,11 @@ class DualQuantileLP:
         h = new_highs(hs)
         # the LP is already lean; presolve would redo its work at every level
         h.setOptionValue("presolve", "off")
+        # the entries are library features of standardized inputs, already
+        # of one scale; HiGHS's scaling took more dual simplex iterations
+        # (every solve is certified by the caller, which falls back to the
+        # primal LP otherwise)
+        h.setOptionValue("simplex_scale_strategy", 0)
         inf = hs.kHighsInf
         sum_bound = 0.0 if self.fit_intercept else inf
         cost_z = np.asarray(cost_z, dtype=np.float64)
