@@ -373,3 +373,34 @@ def test_dual_lp_without_a_certificate_falls_back_to_the_primal_lp(monkeypatch):
     res = quantile_lasso(H, y, 2.0, 0.2)
     assert "additive" in res.message and res.converged
     assert res.objective == pytest.approx(cold.objective, rel=1e-9)
+
+
+def test_additive_exact_library_warm_start_reuses_the_session():
+    H, y = additive_problem(None, "abs", n=50)
+    first = quantile_lasso(H, y, 1.0, 0.1)
+    for tau in (0.2, 0.9):
+        res = quantile_lasso(H, y, 1.0, tau, warm_start=first)
+        cold = quantile_lasso(H, y, 1.0, tau)
+        assert "additive" in res.message and res.converged
+        assert res.state.session is first.state.session
+        assert res.objective == pytest.approx(cold.objective, rel=1e-9)
+        first = res
+
+
+def test_warm_start_handle_reuses_the_exact_library_without_a_seed():
+    from tsmirrors.models.convex import ConvexNetRegressor
+    from tsmirrors.models.warm_start import WarmStart
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(40, 2))
+    y = X[:, 0] + 0.3 * rng.standard_t(3, size=40)
+    handle = WarmStart()
+    fits = []
+    for tau in (0.1, 0.9):
+        params = dict(activation="relu", beta=0.5, loss="quantile", quantile=tau)
+        warm = ConvexNetRegressor(**params).fit(X, y, warm_start=handle)
+        cold = ConvexNetRegressor(**params).fit(X, y)
+        assert warm.objective_ == pytest.approx(cold.objective_, rel=1e-9)
+        fits.append(warm)
+    # the exact library draws nothing: the second fit reused the first's
+    assert fits[1].libraries_ is fits[0].libraries_

@@ -23,8 +23,9 @@ _LIBRARY_PARAMS = ("activation", "depth", "architecture", "n_features", "samplin
 class WarmStart:
     """Reusable solver state across fits on the same inputs.
 
-    The libraries are reused only when ``random_state`` is an integer (so a
-    new fit would draw the same features); the result of each fit equals a
+    The libraries are reused only when a new fit would build the same ones:
+    ``random_state`` an integer, or None with the exact library
+    (``n_features=None``); the result of each fit equals a
     cold fit's objective, which the solver certifies.
 
     Examples
@@ -53,10 +54,12 @@ class WarmStart:
     @staticmethod
     def _params(model):
         params = tuple(getattr(model, name) for name in _LIBRARY_PARAMS)
-        if not isinstance(model.random_state, (int, np.integer)) or isinstance(
-            model.random_state, bool
-        ):
-            return None  # features are drawn anew at every fit
+        seed = model.random_state
+        seeded = isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
+        if not seeded and not (seed is None and model.n_features is None):
+            # sampled features drawn anew at every fit (the exact library
+            # draws nothing)
+            return None
         return params
 
     def lookup(self, model, X):

@@ -145,6 +145,11 @@ class HighsSession:
 
     def set_costs(self, idx: np.ndarray, values: np.ndarray) -> None:
         idx = np.asarray(idx, dtype=np.int32)
+        # the optimal basis stays primal feasible after a cost change, so the
+        # primal simplex re-solves from it (the dual simplex would first have
+        # to restore dual feasibility); a warm basis needs no presolve
+        self.h.setOptionValue("simplex_strategy", 4)
+        self.h.setOptionValue("presolve", "off")
         self.h.changeColsCost(idx.size, idx, np.asarray(values, dtype=np.float64))
         self.lp.cost[idx] = values
 
