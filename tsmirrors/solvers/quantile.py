@@ -13,6 +13,14 @@ the full problem as before. A wide dense dictionary (a deep library: N rows
 and up to ~N^3 columns) is solved the same way, by column generation priced
 with ``A^T g``: HiGHS on the whole dense LP takes minutes there (most of it
 in presolve), the working set a fraction of a second.
+
+Several continuous 2-layer operators side by side (the additive network of
+several input columns) get one slope-change chain per column
+(:mod:`tsmirrors.solvers._additive_lp`); when they hold few features (at
+most half as many as rows) the dual LP is solved instead, with bases ``p +
+1`` wide (:mod:`tsmirrors.solvers._dual_lp`). A warm start re-solves the
+previous level's live HiGHS model: after a cost change (the slope LPs) by
+the primal simplex, after a bound change (the dual LP) by the dual simplex.
 """
 
 from __future__ import annotations
@@ -155,12 +163,15 @@ def quantile_lasso(A, y, beta: float, tau: float = 0.5, *, weights=None,
         Fit the unpenalized intercept.
     warm_start : SolverResult, default=None
         A previous result of this function on the same ``A`` and ``y``: its
-        HiGHS model is re-solved from its last basis after the costs change.
+        HiGHS model is re-solved from its last basis after the costs (or, for
+        the dual LP, the bounds) change with ``beta`` and ``tau``.
     tol : float, default=1e-7
         Largest accepted relative duality gap.
     formulation : {"auto", "slope", "dense"}, default="auto"
-        ``"slope"``: slope-change LP (continuous 2-layer operators only);
-        ``"dense"``: the dictionary as a constraint block.
+        ``"slope"``: slope-change LP (continuous 2-layer operators only, or
+        several side by side); ``"dense"``: the dictionary as a constraint
+        block. ``"auto"`` may also pick the dual LP of a side-by-side design
+        with few features.
     backend : {"auto", "highspy", "scipy"}, default="auto"
         HiGHS through ``highspy`` (warm starts) or :func:`scipy.optimize.linprog`.
 
