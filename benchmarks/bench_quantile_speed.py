@@ -20,6 +20,7 @@ Three measurements, each against named competitors in the same run:
    per fit timed on ``--sample`` of those windows and scaled to all origins.
 
     python benchmarks/bench_quantile_speed.py [--origins 1650] [--sample 10]
+        [--n-jobs 1] [--skip-backtest]
 
 Times are CPU seconds of this process (and wall); on a shared machine they
 are noisy, so compare the ratios measured within one run.
@@ -141,12 +142,12 @@ def exact_library(window=1000, lags=5):
              fitted, np.empty((target.size, lags)), target, cpu, sklearn=False)
 
 
-def daily_backtest(origins=1650, sample=10, window=1000):
+def daily_backtest(origins=1650, sample=10, window=1000, n_jobs=1):
     y = load_prices(SHARED / "BTC-Daily.csv")["close"].iloc[-(window + origins):]
     model = ScaledQuantileAR(quantiles=TAUS)
     _, wall, cpu = _cpu(lambda: backtest(
         model, y, initial_train_size=window, window="rolling", refit=1,
-        metrics=("pinball",), progress=False,
+        metrics=("pinball",), progress=False, n_jobs=n_jobs,
     ))
     # the route before: the 6 quantile Lassos of a fit solved cold on the
     # dense LP, timed on `sample` windows spread over the backtest
@@ -163,7 +164,8 @@ def daily_backtest(origins=1650, sample=10, window=1000):
     cold_total = float(np.mean(cold)) * origins
     print(f"\n### daily BTC backtest, ScaledQuantileAR() defaults, {origins} "
           f"origins, refit at each, window {window}\n")
-    print(f"- now: {wall:.1f} s wall, {cpu:.1f} CPU-s (one process)")
+    print(f"- now: {wall:.1f} s wall, {cpu:.1f} CPU-s of this process "
+          f"(n_jobs={n_jobs})")
     print(f"- cold dense LP per fit, solves only, from {sample} windows: "
           f"{np.mean(cold):.3f} CPU-s per fit, about {cold_total:.0f} CPU-s for "
           f"{origins} fits ({cold_total / cpu:.1f}x the whole backtest now)")
@@ -182,12 +184,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--origins", type=int, default=1650)
     parser.add_argument("--sample", type=int, default=10)
+    parser.add_argument("--n-jobs", type=int, default=1,
+                        help="workers of the backtest (CPU time then counts "
+                        "only this process)")
     parser.add_argument("--skip-backtest", action="store_true")
     args = parser.parse_args(argv)
     one_fit()
     exact_library()
     if not args.skip_backtest:
-        daily_backtest(args.origins, args.sample)
+        daily_backtest(args.origins, args.sample, n_jobs=args.n_jobs)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._validation import check_nonnegative, check_quantile
 from ._additive_lp import additive_blocks
-from ._design import MAX_DENSE_ENTRIES, check_problem
+from ._design import check_problem
 from ._dual_lp import DualQuantileLP
 from ._lp import (
     HighsSession,
@@ -343,8 +343,13 @@ def _prefers_dual(design) -> bool:
     the dual's simplex bases are ``p + 1`` wide instead of ``N``.
     """
     n, p = design.shape
-    return (2 * p <= n and n * p <= MAX_DENSE_ENTRIES
+    return (2 * p <= n and n * p <= _DUAL_MAX_ENTRIES
             and additive_blocks(design) is not None)
+
+
+#: Largest dense dictionary (entries, 40 MB) the dual route builds; beyond it
+#: the per-column slope chains need no dense copy.
+_DUAL_MAX_ENTRIES = 5_000_000
 
 
 class _QuantileState:
