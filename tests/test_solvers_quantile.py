@@ -260,3 +260,147 @@ def test_wide_dense_dictionary_column_generation_equals_the_full_lp(
     # both are certified HiGHS optima of the same LP: equal to its accuracy
     assert ours.objective == pytest.approx(full.objective, rel=1e-9)
     assert np.count_nonzero(ours.coef) <= A.shape[0] + 1  # a basic solution
+
+
+# ------------------------------------------------- additive (several inputs)
+def additive_problem(n_features, act="abs", n=90, seed=3):
+    from tsmirrors.models.convex import HStackDesign
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    y = np.abs(X[:, 0]) - 0.5 * X[:, 1] + 0.4 * rng.standard_t(3, size=n)
+    ops = [Library(activation=act, n_features=n_features, random_state=k)
+           .fit(X[:, k]).operator() for k in range(X.shape[1])]
+    return HStackDesign(ops), y
+
+
+@pytest.mark.parametrize("act", ["relu", "abs", "leaky_relu"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("formulation", ["auto", "slope"])
+def test_additive_design_matches_quantile_regressor(act, fit_intercept, formulation):
+    # 3 input columns with 8 sampled features each (the narrow dual LP under
+    # "auto") and the per-column slope-change LP ("slope")
+    H, y = additive_problem(8, act)
+    D = H.toarray()
+    beta, tau = 2.0, 0.15
+    res = quantile_lasso(H, y, beta, tau, fit_intercept=fit_intercept,
+                         formulation=formulation)
+    ref = QuantileRegressor(quantile=tau, alpha=beta / y.size, solver="highs",
+                            fit_intercept=fit_intercept).fit(D, y)
+    # both are exact LP optima: equal up to HiGHS's feasibility tolerances
+    assert res.objective == pytest.approx(
+        objective(D, y, ref.coef_, ref.intercept_, beta, tau), rel=1e-7)
+    assert objective(D, y, res.coef, res.intercept, beta, tau) == pytest.approx(
+        res.objective, rel=1e-12)
+    assert res.converged and res.kkt_residual <= 1e-7
+    assert ("dual" if formulation == "auto" else "additive") in res.message
+
+
+def test_additive_exact_library_uses_the_slope_chains():
+    # the exact library is wider than the data: the per-column slope LP
+    H, y = additive_problem(None, "relu", n=40)
+    D = H.toarray()
+    res = quantile_lasso(H, y, 1.0, 0.7)
+    ref = QuantileRegressor(quantile=0.7, alpha=1.0 / 40, solver="highs").fit(D, y)
+    assert "additive" in res.message
+    assert res.objective == pytest.approx(
+        objective(D, y, ref.coef_, ref.intercept_, 1.0, 0.7), rel=1e-7)
+
+
+def test_additive_warm_start_across_levels_equals_cold_solves():
+    H, y = additive_problem(8)
+    warm = None
+    for tau, beta in [(0.05, 2.0), (0.1, 2.0), (0.9, 1.0), (0.95, 1.0)]:
+        cold = quantile_lasso(H, y, beta, tau)
+        res = quantile_lasso(H, y, beta, tau, warm_start=warm)
+        if warm is not None:
+            # the same live model, re-solved after bound changes
+            assert res.state.dual is warm.state.dual
+        assert res.converged
+        # equal optima of one LP (a tight relative tolerance for round-off)
+        assert res.objective == pytest.approx(cold.objective, rel=1e-9)
+        warm = res
+
+
+@pytest.mark.parametrize("random_state", [0, None])
+def test_convex_net_warm_start_handle_equals_cold_fits(random_state):
+    import copy
+    import pickle
+
+    from tsmirrors.models.convex import ConvexNetRegressor
+    from tsmirrors.models.warm_start import WarmStart
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(120, 4))
+    y = np.abs(X[:, 0]) + 0.3 * rng.standard_t(3, size=120)
+    handle = WarmStart()
+    for tau in (0.05, 0.5, 0.95):
+        params = dict(activation="abs", beta=2.0, loss="quantile", quantile=tau,
+                      n_features=6, random_state=random_state)
+        if random_state is None:
+            params["random_state"] = np.random.RandomState(7)
+            cold = ConvexNetRegressor(
+                **{**params, "random_state": np.random.RandomState(7)}
+            ).fit(X, y)
+        else:
+            cold = ConvexNetRegressor(**params).fit(X, y)
+        warm = ConvexNetRegressor(**params).fit(X, y, warm_start=handle)
+        assert warm.solver_result_.converged
+        assert warm.objective_ == pytest.approx(cold.objective_, rel=1e-9)
+        # the fitted model keeps no solver session: copyable and picklable
+        assert warm.solver_result_.state is None
+        pickle.loads(pickle.dumps(warm))
+        copy.deepcopy(warm)
+    if random_state is None:
+        # features drawn anew at every fit: nothing to reuse
+        assert handle.result is not None and handle._X is None
+    else:
+        assert handle.result.state.dual is not None
+
+
+def test_dual_lp_without_a_certificate_falls_back_to_the_primal_lp(monkeypatch):
+    from tsmirrors.solvers import _dual_lp
+
+    H, y = additive_problem(8)
+    cold = quantile_lasso(H, y, 2.0, 0.2)
+    solve = _dual_lp.DualQuantileLP.solve
+
+    def spoiled(self):
+        z, xi, g, ok, status, iters = solve(self)
+        return z + 0.1, xi, g, ok, status, iters  # off the optimum
+
+    monkeypatch.setattr(_dual_lp.DualQuantileLP, "solve", spoiled)
+    res = quantile_lasso(H, y, 2.0, 0.2)
+    assert "additive" in res.message and res.converged
+    assert res.objective == pytest.approx(cold.objective, rel=1e-9)
+
+
+def test_additive_exact_library_warm_start_reuses_the_session():
+    H, y = additive_problem(None, "abs", n=50)
+    first = quantile_lasso(H, y, 1.0, 0.1)
+    for tau in (0.2, 0.9):
+        res = quantile_lasso(H, y, 1.0, tau, warm_start=first)
+        cold = quantile_lasso(H, y, 1.0, tau)
+        assert "additive" in res.message and res.converged
+        assert res.state.session is first.state.session
+        assert res.objective == pytest.approx(cold.objective, rel=1e-9)
+        first = res
+
+
+def test_warm_start_handle_reuses_the_exact_library_without_a_seed():
+    from tsmirrors.models.convex import ConvexNetRegressor
+    from tsmirrors.models.warm_start import WarmStart
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(40, 2))
+    y = X[:, 0] + 0.3 * rng.standard_t(3, size=40)
+    handle = WarmStart()
+    fits = []
+    for tau in (0.1, 0.9):
+        params = dict(activation="relu", beta=0.5, loss="quantile", quantile=tau)
+        warm = ConvexNetRegressor(**params).fit(X, y, warm_start=handle)
+        cold = ConvexNetRegressor(**params).fit(X, y)
+        assert warm.objective_ == pytest.approx(cold.objective_, rel=1e-9)
+        fits.append(warm)
+    # the exact library draws nothing: the second fit reused the first's
+    assert fits[1].libraries_ is fits[0].libraries_

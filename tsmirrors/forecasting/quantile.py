@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from ..models.convex import ConvexNetRegressor
+from ..models.warm_start import WarmStart
 from .autofit import lags_in_use, resolve_settings
 from .base import BaseForecaster, check_quantiles, check_steps
 from .models import DEFAULT_TARGET, _library_choice
@@ -187,6 +188,9 @@ class ConvexQuantileAR(BaseForecaster):
         n_features, sampling = _library_choice(self, n_fit)
         self.models_ = {}
         self.shifts_ = np.zeros((max_h, taus.size))
+        # the levels of one horizon share the library and re-solve one LP
+        # from the previous level's basis (the handle is not kept)
+        handle = WarmStart()
         for h in range(1, max_h + 1):
             target = self.transform_.aggregate(z, start, h)
             preds = np.empty((n_cal, taus.size))
@@ -201,7 +205,9 @@ class ConvexQuantileAR(BaseForecaster):
                     n_features=n_features,
                     sampling=sampling,
                     random_state=self.random_state,
-                )._fit_checked(np.ascontiguousarray(X[:n_fit]), target[:n_fit])
+                )._fit_checked(
+                    np.ascontiguousarray(X[:n_fit]), target[:n_fit], handle
+                )
                 self.models_[h, j] = model
                 if n_cal:
                     preds[:, j] = model.predict(X[n_fit:])

@@ -45,6 +45,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_nonnegative
 from ..models.convex import ConvexNetRegressor
+from ..models.warm_start import WarmStart
 from .base import BaseForecaster, check_quantiles, check_steps
 from .calibration import CALIBRATIONS, AdaptiveConformal
 
@@ -226,8 +227,12 @@ class ScaledQuantileAR(BaseForecaster):
         return np.ascontiguousarray(np.hstack([lagged / s, np.abs(lagged) / s]))
 
     # --------------------------------------------------------------- fit
-    def _fit_level(self, tau: float, X: np.ndarray, u: np.ndarray):
-        """The quantile network of one level on the standardized rows."""
+    def _fit_level(self, tau: float, X: np.ndarray, u: np.ndarray, warm_start=None):
+        """The quantile network of one level on the standardized rows.
+
+        ``warm_start`` (a :class:`~tsmirrors.models.warm_start.WarmStart`
+        shared by the levels of one fit) reuses the library and the LP.
+        """
         model = ConvexNetRegressor(
             activation=self.activation,
             beta=u.size * self.beta,
@@ -236,7 +241,7 @@ class ScaledQuantileAR(BaseForecaster):
             n_features=self.n_features,
             sampling=self.sampling,
             random_state=self.random_state,
-        )._fit_checked(X, u)
+        )._fit_checked(X, u, warm_start=warm_start)
         # the solver's warm-start session holds a HiGHS handle, which cannot
         # be saved; a finished fit does not need it
         model.solver_result_ = dataclasses.replace(model.solver_result_, state=None)
@@ -270,7 +275,10 @@ class ScaledQuantileAR(BaseForecaster):
         rows = np.arange(first, z.size)
         X = self._inputs(z, sigma, rows)
         u = z[rows] / sigma[rows]
-        self.models_ = [self._fit_level(float(tau), X, u) for tau in taus]
+        # neighbouring levels share the library and re-solve one LP from the
+        # previous level's basis; the handle is dropped after the fit
+        handle = WarmStart()
+        self.models_ = [self._fit_level(float(tau), X, u, handle) for tau in taus]
         self.quantiles_ = taus
         self.n_rows_ = int(rows.size)
         self.sigma_ = float(sigma[-1])
@@ -358,7 +366,7 @@ class ScaledLinearQuantileAR(ScaledQuantileAR):
     (1, 2)
     """
 
-    def _fit_level(self, tau: float, X: np.ndarray, u: np.ndarray):
+    def _fit_level(self, tau: float, X: np.ndarray, u: np.ndarray, warm_start=None):
         from sklearn.linear_model import QuantileRegressor
 
         return QuantileRegressor(quantile=tau, alpha=0.0, solver="highs").fit(X, u)

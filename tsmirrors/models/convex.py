@@ -254,22 +254,27 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
             return blocks[0]
         return HStackDesign(blocks)
 
-    def fit(self, X, y):
+    def fit(self, X, y, warm_start=None):
         """Fit the globally optimal network by solving its Lasso.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_inputs)
         y : array-like of shape (n_samples,)
+        warm_start : WarmStart or None, default=None
+            A :class:`~tsmirrors.models.warm_start.WarmStart` handle shared
+            by fits on the same ``X`` (other quantile levels or penalties):
+            they reuse its library and re-solve its LP from the last basis.
+            The handle is updated; the fitted model does not keep it.
 
         Returns
         -------
         self
         """
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
-        return self._fit_checked(X, y)
+        return self._fit_checked(X, y, warm_start=warm_start)
 
-    def _fit_checked(self, X: np.ndarray, y: np.ndarray):
+    def _fit_checked(self, X: np.ndarray, y: np.ndarray, warm_start=None):
         """``fit`` on float64 arrays that are already validated (finite, 2-D X)."""
         from ..solvers import lasso
 
@@ -287,8 +292,14 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
                     f"input column {k} of X is constant; every column needs at "
                     "least 2 distinct points to define its library"
                 )
-        libs = self._make_libraries(X)
-        design = self._design(libs, X)
+        cached = None if warm_start is None else warm_start.lookup(self, X)
+        if cached is None:
+            libs = self._make_libraries(X)
+            design = self._design(libs, X)
+            if warm_start is not None:
+                warm_start.remember(self, X, libs, design)
+        else:
+            libs, design = cached
         scale = penalty_factor(self.architecture)
         fit_intercept = libs[0].fit_intercept_  # False for sign and threshold
         if self.loss == "squared":
@@ -298,8 +309,11 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
             from ..solvers import quantile_lasso
 
             result = quantile_lasso(
-                design, y, scale * beta, tau, fit_intercept=fit_intercept
+                design, y, scale * beta, tau, fit_intercept=fit_intercept,
+                warm_start=None if warm_start is None else warm_start.result,
             )
+            if warm_start is not None:
+                warm_start.result = result
         self.libraries_ = libs
         self.library_ = libs[0]
         self.n_library_features_ = np.array([lib.n_features_ for lib in libs])

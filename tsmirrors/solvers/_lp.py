@@ -145,6 +145,11 @@ class HighsSession:
 
     def set_costs(self, idx: np.ndarray, values: np.ndarray) -> None:
         idx = np.asarray(idx, dtype=np.int32)
+        # the optimal basis stays primal feasible after a cost change, so the
+        # primal simplex re-solves from it (the dual simplex would first have
+        # to restore dual feasibility); a warm basis needs no presolve
+        self.h.setOptionValue("simplex_strategy", 4)
+        self.h.setOptionValue("presolve", "off")
         self.h.changeColsCost(idx.size, idx, np.asarray(values, dtype=np.float64))
         self.lp.cost[idx] = values
 
@@ -363,6 +368,7 @@ def build_slope_lp(op, y: np.ndarray, cost_z: np.ndarray, tau: float | None,
 def build_quantile_lp(design, y, cost_z, tau, fit_intercept, formulation="auto"):
     """Choose and build the LP for ``design`` (slope changes when possible)."""
     from ..features.operators import TwoLayerOperator
+    from ._additive_lp import additive_blocks, build_additive_lp
 
     op = getattr(design, "op", None)
     slope_ok = isinstance(op, TwoLayerOperator) and op.is_continuous
@@ -370,6 +376,10 @@ def build_quantile_lp(design, y, cost_z, tau, fit_intercept, formulation="auto")
         raise ValueError(
             f"formulation must be 'auto', 'slope' or 'dense', got {formulation!r}"
         )
+    blocks = None if tau is None else additive_blocks(design)
+    if blocks is not None and formulation != "dense":
+        # several input columns: one slope-change chain per column
+        return build_additive_lp(blocks, y, cost_z, tau, fit_intercept)
     if formulation == "slope" and not slope_ok:
         raise ValueError(
             "formulation='slope' needs a TwoLayerOperator with a continuous "
@@ -388,7 +398,7 @@ def split_solution(lp: LinearProgram, x: np.ndarray) -> tuple[np.ndarray, float]
     z = x[lp.z_plus] - x[lp.z_minus]
     if lp.intercept_index < 0:
         return z, 0.0
-    if lp.formulation == "slope":
+    if lp.formulation in ("slope", "additive"):
         return z, float(x[lp.intercept_index] - lp.anchor_values @ z)
     return z, float(x[lp.intercept_index])
 

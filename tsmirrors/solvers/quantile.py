@@ -13,6 +13,14 @@ the full problem as before. A wide dense dictionary (a deep library: N rows
 and up to ~N^3 columns) is solved the same way, by column generation priced
 with ``A^T g``: HiGHS on the whole dense LP takes minutes there (most of it
 in presolve), the working set a fraction of a second.
+
+Several continuous 2-layer operators side by side (the additive network of
+several input columns) get one slope-change chain per column
+(:mod:`tsmirrors.solvers._additive_lp`); when they hold few features (at
+most half as many as rows) the dual LP is solved instead, with bases ``p +
+1`` wide (:mod:`tsmirrors.solvers._dual_lp`). A warm start re-solves the
+previous level's live HiGHS model: after a cost change (the slope LPs) by
+the primal simplex, after a bound change (the dual LP) by the dual simplex.
 """
 
 from __future__ import annotations
@@ -25,7 +33,9 @@ from scipy.optimize import linprog
 from sklearn.exceptions import ConvergenceWarning
 
 from .._validation import check_nonnegative, check_quantile
+from ._additive_lp import additive_blocks
 from ._design import check_problem
+from ._dual_lp import DualQuantileLP
 from ._lp import (
     HighsSession,
     _highspy,
@@ -153,12 +163,15 @@ def quantile_lasso(A, y, beta: float, tau: float = 0.5, *, weights=None,
         Fit the unpenalized intercept.
     warm_start : SolverResult, default=None
         A previous result of this function on the same ``A`` and ``y``: its
-        HiGHS model is re-solved from its last basis after the costs change.
+        HiGHS model is re-solved from its last basis after the costs (or, for
+        the dual LP, the bounds) change with ``beta`` and ``tau``.
     tol : float, default=1e-7
         Largest accepted relative duality gap.
     formulation : {"auto", "slope", "dense"}, default="auto"
-        ``"slope"``: slope-change LP (continuous 2-layer operators only);
-        ``"dense"``: the dictionary as a constraint block.
+        ``"slope"``: slope-change LP (continuous 2-layer operators only, or
+        several side by side); ``"dense"``: the dictionary as a constraint
+        block. ``"auto"`` may also pick the dual LP of a side-by-side design
+        with few features.
     backend : {"auto", "highspy", "scipy"}, default="auto"
         HiGHS through ``highspy`` (warm starts) or :func:`scipy.optimize.linprog`.
 
@@ -197,6 +210,23 @@ def quantile_lasso(A, y, beta: float, tau: float = 0.5, *, weights=None,
         else:
             lp.cost[idx] = values
     n, p = design.shape
+    dual = state.dual if (isinstance(state, _QuantileState) and lp is None
+                          and state.matches(A, y, fit_intercept, formulation)
+                          ) else None
+    if dual is not None:
+        dual.update(cost_z, tau)
+    elif (lp is None and backend != "scipy" and formulation == "auto"
+            and _highspy() is not None and _prefers_dual(design)):
+        dual = DualQuantileLP(design.toarray(), y, cost_z, tau, fit_intercept)
+    if dual is not None:
+        z, xi, g, ok, status, iters = dual.solve()
+        rel = _certificate(design, y, z, xi, cost_z, tau, g, fit_intercept)[2]
+        if ok and rel <= tol:
+            state = _QuantileState(A, y, fit_intercept, formulation, None, None,
+                                   dual)
+            return _result(design, y, z, xi, g, ok, status, iters, "dual",
+                           cost_z, beta, tau, fit_intercept, tol, state)
+        # not certified (a HiGHS tolerance issue): the primal LP below
     if (lp is None and backend != "scipy" and _highspy() is not None
             and n + p > _working_set_threshold and formulation != "dense"
             and _slope_operator(design) is not None):
@@ -306,16 +336,33 @@ _WS_OPTIONS: dict = {"presolve": "off", "primal_feasibility_tolerance": 1e-9,
 _WS_INITIAL_MAX = 1000
 
 
+def _prefers_dual(design) -> bool:
+    """Whether the dual LP is the faster exact route for ``design``.
+
+    Additive designs (several input columns) with few features per column:
+    the dual's simplex bases are ``p + 1`` wide instead of ``N``.
+    """
+    n, p = design.shape
+    return (2 * p <= n and n * p <= _DUAL_MAX_ENTRIES
+            and additive_blocks(design) is not None)
+
+
+#: Largest dense dictionary (entries, 40 MB) the dual route builds; beyond it
+#: the per-column slope chains need no dense copy.
+_DUAL_MAX_ENTRIES = 5_000_000
+
+
 class _QuantileState:
     """What a warm start reuses: the LP and its live HiGHS model."""
 
-    def __init__(self, A, y, fit_intercept, formulation, lp, session):
+    def __init__(self, A, y, fit_intercept, formulation, lp, session, dual=None):
         self.A = A
         self.y = y
         self.fit_intercept = fit_intercept
         self.formulation = formulation
         self.lp = lp
         self.session = session
+        self.dual = dual
 
     def matches(self, A, y, fit_intercept, formulation) -> bool:
         return (A is self.A and fit_intercept == self.fit_intercept
