@@ -17,6 +17,18 @@ from pathlib import Path
 
 import numpy as np
 
+from ._cli_models import (
+    _automatic,
+    _calendar,
+    _chosen_settings,
+    _garch_available,
+    _interval,
+    _models,
+    _network_params,
+    format_risk_table,
+    format_table,
+)
+
 
 # ----------------------------------------------------------------- sources
 def _load_series(args) -> tuple:
@@ -56,156 +68,6 @@ def _rows_used(args) -> int | None:
     if not hasattr(args, "test_size"):
         return window
     return window + args.test_size if args.test_size and args.test_size > 0 else None
-
-
-def _network_params(args) -> dict:
-    """The parameters every network forecaster takes from the command line."""
-    if args.cv_rule != "min" and not _automatic(args):
-        raise ValueError(
-            f"--cv-rule {args.cv_rule} applies to settings chosen by "
-            "cross-validation; add --beta auto, --lags auto or --target auto"
-        )
-    return {
-        "lags": args.lags,
-        "beta": args.beta,
-        "target": args.target,
-        "activation": args.activation,
-        "depth": args.depth,
-        "architecture": args.architecture,
-    }
-
-
-def _models(args, quantiles, max_horizon: int = 1):
-    from .forecasting import (
-        AR1Forecaster,
-        ConvexAR,
-        ConvexQuantileAR,
-        NaiveForecaster,
-        SGDNetAR,
-    )
-
-    net = _network_params(args)
-    models = {
-        "ConvexAR": ConvexAR(**net, n_features=args.n_features, cv_rule=args.cv_rule),
-        "ConvexQuantileAR": ConvexQuantileAR(
-            quantiles=quantiles,
-            **net,
-            cv_rule=args.cv_rule,
-            n_features=args.n_features,
-            max_horizon=max_horizon,
-            calibration="conformal" if args.conformal else None,
-        ),
-        "AR(1)+bias": AR1Forecaster(quantiles=quantiles),
-        "naive": NaiveForecaster(quantiles=quantiles),
-    }
-    if getattr(args, "garch", False):
-        from .forecasting import GARCHForecaster
-
-        models["GARCH(1,1)-t"] = GARCHForecaster(quantiles=quantiles)
-    if getattr(args, "sgd", False):
-        if _automatic(args):
-            raise ValueError(
-                "--sgd trains a network at a fixed beta, lags and target; give "
-                "numbers, not 'auto'"
-            )
-        models["SGD net"] = SGDNetAR(**net, random_state=0)
-    return models
-
-
-def _automatic(args) -> list[str]:
-    """The options set to 'auto'."""
-    names = ("beta", "lags", "target")
-    return [name for name in names if getattr(args, name) == "auto"]
-
-
-def _calendar(args, index):
-    """Calendar inputs for ConvexAR (``--calendar``), or None."""
-    if not getattr(args, "calendar", False):
-        return None
-    import pandas as pd
-
-    from .data import calendar_features
-
-    if not isinstance(index, pd.DatetimeIndex):
-        raise ValueError("--calendar needs timestamps; this series has none")
-    return calendar_features(index)
-
-
-def _chosen_settings(model) -> str:
-    """What a fit with 'auto' settings chose, in one line."""
-    lags = ",".join(str(int(k)) for k in np.atleast_1d(model.lags_in_use_)) or "none"
-    return (
-        f"beta {model.beta_:.4g}, target {model.target_}, lags in use {lags}, "
-        f"{model.n_neurons_} neuron(s)"
-    )
-
-
-def _quantiles_for(coverage: float):
-    lo = round((1 - coverage) / 2, 6)
-    return (lo, 0.5, round(1 - lo, 6))
-
-
-def _interval(args) -> tuple[tuple[float, ...], float]:
-    """The quantile levels to forecast and the coverage of the interval shown.
-
-    Without --quantiles: the median and the central interval of --coverage
-    (0.9 by default). With --quantiles and no --coverage: the interval of the
-    outermost symmetric pair of levels.
-    """
-    if args.quantiles is None:
-        coverage = 0.9 if args.coverage is None else args.coverage
-        return _quantiles_for(coverage), coverage
-    levels = np.asarray(args.quantiles)
-    pairs = [
-        round(1 - 2 * tau, 6)
-        for tau in levels
-        if tau < 0.5 and np.any(np.isclose(levels, 1 - tau))
-    ]
-    if args.coverage is None:
-        if not pairs:
-            raise ValueError(
-                f"--quantiles {_format_levels(levels)} has no symmetric pair "
-                "(tau, 1 - tau) to show as an interval; add one, e.g. "
-                "--quantiles 0.05,0.5,0.95"
-            )
-        return tuple(args.quantiles), max(pairs)
-    if not any(np.isclose(args.coverage, pairs)):
-        lo, hi = (1 - args.coverage) / 2, (1 + args.coverage) / 2
-        raise ValueError(
-            f"--coverage {args.coverage:g} needs the levels {lo:g} and {hi:g} in "
-            f"--quantiles {_format_levels(levels)}"
-        )
-    return tuple(args.quantiles), args.coverage
-
-
-def _format_levels(levels) -> str:
-    return ",".join(f"{tau:g}" for tau in levels)
-
-
-# ------------------------------------------------------------------ tables
-COLUMNS = [
-    ("mse", "MSE"),
-    ("mae", "MAE"),
-    ("mase", "MASE"),
-    ("pinball", "pinball"),
-    ("coverage", "coverage"),
-    ("width", "width"),
-]
-
-
-def format_table(rows: dict) -> str:
-    """A plain-text comparison table, one row per model."""
-    header = f"{'model':<18}" + "".join(f"{name:>12}" for _, name in COLUMNS)
-    lines = [header, "-" * len(header)]
-    for model, overall in rows.items():
-        cells = []
-        for key, _ in COLUMNS:
-            v = overall.get(key, np.nan)
-            cells.append(
-                f"{'-':>12}" if v is None or not np.isfinite(v) else f"{v:>12.4g}"
-            )
-        lines.append(f"{model:<18}" + "".join(cells))
-    return "\n".join(lines)
 
 
 @contextlib.contextmanager
@@ -316,41 +178,6 @@ def _plot_backtest(path: Path, preds, series, title):
 
 
 # ---------------------------------------------------------------- commands
-def _garch_available(y) -> bool:
-    """GARCH(1,1)-t joins the table when ``arch`` is installed, for prices."""
-    import importlib.util
-
-    return importlib.util.find_spec("arch") is not None and bool((y > 0).all())
-
-
-def format_risk_table(series, preds, coverage: float) -> str:
-    """Value-at-risk backtests of each quantile model's one-step forecasts."""
-    from .risk_report import risk_report
-
-    lines = [
-        f"{'value at risk':<18}{'hit lo':>9}{'hit hi':>9}{'Kupiec':>9}"
-        f"{'Chr. CC':>9}{'DQ':>9}{'cov calm':>10}{'cov vol':>9}{'w~vol':>8}",
-    ]
-    lines.append("-" * len(lines[0]))
-    lo, hi = round((1 - coverage) / 2, 6), round((1 + coverage) / 2, 6)
-    for name, frame in preds.groupby("model", sort=False):
-        if not any(c.startswith("q_") for c in frame.columns if frame[c].notna().any()):
-            continue
-        frame = frame.dropna(axis=1, how="all")
-        rep = risk_report(series, frame, coverage=coverage)
-        hits = {round(float(k), 6): v for k, v in rep["hit"].items()}
-        n_levels = len(hits)
-        lines.append(
-            f"{name:<18}{hits.get(lo, np.nan):>9.3f}{hits.get(hi, np.nan):>9.3f}"
-            f"{len(rep['kupiec_rejected']):>7}/{n_levels}"
-            f"{len(rep['cc_rejected']):>7}/{n_levels}"
-            f"{len(rep['dq_rejected']):>7}/{n_levels}"
-            f"{rep['coverage_calm']:>10.3f}{rep['coverage_volatile']:>9.3f}"
-            f"{rep['width_vol_corr']:>8.2f}"
-        )
-    return "\n".join(lines)
-
-
 def _cmd_backtest(args) -> int:
     y, label = _load_series(args)  # offline: names --csv and `tsmirrors demo`
     quantiles, coverage = _interval(args)
