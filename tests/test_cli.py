@@ -31,7 +31,7 @@ def _table_rows(stdout: str) -> dict:
     for line in stdout.splitlines():
         parts = line.split()
         for name in ("ConvexAR", "ConvexQuantileAR", "AR(1)+bias", "naive",
-                     "GARCH(1,1)-t"):
+                     "ScaledQuantileAR", "GARCH(1,1)-t"):
             if parts and parts[0] == name and len(parts) == 7:
                 rows[name] = parts[1:]
     return rows
@@ -56,14 +56,15 @@ def test_backtest_on_a_shared_csv(tmp_path):
     assert res.returncode == 0, res.stderr
     rows = _table_rows(res.stdout)
     assert set(rows) == {
-        "ConvexAR", "ConvexQuantileAR", "AR(1)+bias", "naive", "GARCH(1,1)-t"
+        "ConvexAR", "ConvexQuantileAR", "AR(1)+bias", "naive", "ScaledQuantileAR",
+        "GARCH(1,1)-t",
     }
     mse = {k: float(v[0]) for k, v in rows.items()}
     assert all(0 < v < 1e6 for v in mse.values())
     coverage = float(rows["ConvexQuantileAR"][4])
     assert 0.5 < coverage <= 1.0
     preds = pd.read_csv(out / "predictions.csv")
-    assert len(preds) == 5 * 150
+    assert len(preds) == 6 * 150
     assert {"timestamp", "y_true", "y_pred", "model"} <= set(preds.columns)
     # truth is the real price at each timestamp
     prices = pd.read_csv(GEMINI_2017)
@@ -572,10 +573,21 @@ def test_backtest_adds_garch_and_value_at_risk_backtests(capsys, tmp_path):
     assert code == 0, err
     assert "GARCH(1,1)-t" in out  # arch is installed in the test environment
     risk = out.split("value at risk", 1)[1]
-    for name in ("ConvexQuantileAR", "AR(1)+bias", "naive", "GARCH(1,1)-t"):
+    for name in ("ConvexQuantileAR", "AR(1)+bias", "naive", "ScaledQuantileAR",
+                 "GARCH(1,1)-t"):
         assert name in risk
     preds = pd.read_csv(tmp_path / "a" / "predictions.csv")
     assert "GARCH(1,1)-t" in set(preds["model"])
     code, out, err = run_main(capsys, *args, "--no-garch", "--out", str(tmp_path / "b"))
     assert code == 0, err
     assert "GARCH" not in out
+
+
+def test_multi_step_backtest_leaves_out_the_one_step_volatility_model(capsys, tmp_path):
+    code, out, err = run_main(
+        capsys, "backtest", "--csv", str(GEMINI_2017), "--window", "300",
+        "--test-size", "20", "--refit", "20", "--steps", "2", "--no-progress",
+        "--out", str(tmp_path),
+    )
+    assert code == 0, err
+    assert "ScaledQuantileAR" not in out and "GARCH(1,1)-t" in out

@@ -45,6 +45,10 @@ def _models(args, quantiles, max_horizon: int = 1):
         "AR(1)+bias": AR1Forecaster(quantiles=quantiles),
         "naive": NaiveForecaster(quantiles=quantiles),
     }
+    if getattr(args, "scaled", False) and max_horizon == 1:
+        from .forecasting import ScaledQuantileAR  # one-step, volatility-scaled
+
+        models["ScaledQuantileAR"] = ScaledQuantileAR(quantiles=quantiles)
     if getattr(args, "garch", False):
         from .forecasting import GARCHForecaster
 

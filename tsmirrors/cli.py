@@ -182,6 +182,7 @@ def _cmd_backtest(args) -> int:
     y, label = _load_series(args)  # offline: names --csv and `tsmirrors demo`
     quantiles, coverage = _interval(args)
     args.garch = args.garch and _garch_available(y)
+    args.scaled = True  # the volatility-scaled quantile model, for one-step runs
     rows, preds, series = _run_backtests(y, args, quantiles, coverage, label)
     print()
     print(format_table(rows))

@@ -137,9 +137,10 @@ _MODEL_COLORS = {
     "naive": "0.45",
     "SGD net": "tab:red",
     "GARCH(1,1)-t": "tab:purple",
+    "ScaledQuantileAR": "tab:cyan",
 }
 #: for other models: colors no named model uses, the same one for a name
-_SPARE_COLORS = ("tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray")
+_SPARE_COLORS = ("tab:brown", "tab:pink", "tab:olive", "tab:gray")
 
 
 def _model_color(model: str) -> str:
