@@ -100,9 +100,15 @@ class BaseForecaster(BaseEstimator):
         self.transform_ = tr
         return z
 
-    def _window(self, last_window) -> tuple[np.ndarray, object]:
-        """Recent levels (oldest first) and the label of the last one."""
-        need = self._n_lags() + self.transform_.offset
+    def _window(
+        self, last_window, need: int | None = None, whole: bool = False
+    ) -> tuple[np.ndarray, object]:
+        """Recent levels (oldest first) and the label of the last one.
+
+        ``need`` values at least (default: the lags and the transform's
+        offset); the last ``need`` of them, or all of them with ``whole``.
+        """
+        need = self._n_lags() + self.transform_.offset if need is None else need
         if last_window is None:
             return self.window_, self.last_index_
         if isinstance(last_window, pd.Series):
@@ -124,7 +130,7 @@ class BaseForecaster(BaseEstimator):
             )
         if not np.all(np.isfinite(values)):
             raise ValueError("last_window contains NaN or inf")
-        return values[-need:], last
+        return (values if whole else values[-need:]), last
 
     def _future_index(self, steps: int, last) -> pd.Index:
         if last is None:

@@ -165,21 +165,8 @@ class GARCHForecaster(BaseForecaster):
         return self
 
     def _garch_window(self, last_window) -> tuple[np.ndarray, object]:
-        if last_window is None:
-            return self.window_, self.last_index_
-        if isinstance(last_window, pd.Series):
-            values = last_window.to_numpy(dtype=np.float64)
-            last = last_window.index[-1]
-        else:
-            values = np.asarray(last_window, dtype=np.float64).reshape(-1)
-            last = None
-        if values.size < 2:
-            raise ValueError(
-                f"last_window needs at least 2 prices, got {values.size}"
-            )
-        if not np.all(np.isfinite(values)):
-            raise ValueError("last_window contains NaN or inf")
-        return values, last
+        """The whole window of prices: the variance filter runs over all of it."""
+        return self._window(last_window, need=2, whole=True)
 
     def _moments(self, window: np.ndarray, steps: int):
         """Mean and variance of the sum of the next 1..steps returns."""

@@ -287,22 +287,9 @@ class ScaledQuantileAR(BaseForecaster):
 
     # ----------------------------------------------------------- predict
     def _levels_window(self, last_window) -> tuple[np.ndarray, object]:
-        if last_window is None:
-            return self.window_, self.last_index_
-        if isinstance(last_window, pd.Series):
-            values = last_window.to_numpy(dtype=np.float64)
-            last = last_window.index[-1]
-        else:
-            values = np.asarray(last_window, dtype=np.float64).reshape(-1)
-            last = None
+        """The whole window of levels: the EWMA scale runs over all of it."""
         need = self._n_lags() + 1 + self.transform_.offset
-        if values.size < need:
-            raise ValueError(
-                f"last_window needs at least {need} values, got {values.size}"
-            )
-        if not np.all(np.isfinite(values)):
-            raise ValueError("last_window contains NaN or inf")
-        return values, last
+        return self._window(last_window, need=need, whole=True)
 
     def scale(self, last_window=None) -> float:
         """``sigma`` of the next change after ``last_window`` (or the fit)."""
