@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._lp import LinearProgram, _assemble
+from ._lp import LinearProgram, _assemble, _continuity_rows
 
 __all__ = ["additive_blocks", "build_additive_lp"]
 
@@ -85,12 +85,7 @@ def build_additive_lp(blocks, y, cost_z, tau, fit_intercept) -> LinearProgram:
         zk = np.arange(z_start, z_start + q)
         z_start += q
         knot_pos = np.searchsorted(b, t)
-        # continuity, j = 1..B-1
-        j = np.arange(1, B)
-        rows += [r + j - 1] * 3
-        cols += [off_F + j, off_F + j - 1, off_s + j]
-        vals += [np.ones(j.size), -np.ones(j.size), -(b[j] - b[j - 1])]
-        r += B - 1
+        r = _continuity_rows(rows, cols, vals, r, off_F, off_s, b)
         # slope jumps, j = 1..B
         j = np.arange(1, B + 1)
         rows += [r + j - 1, r + j - 1, r + knot_pos, r + knot_pos]

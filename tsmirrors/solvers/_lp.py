@@ -428,6 +428,16 @@ def _pass_lp(hs, h, cost, matrix, rhs, lower, upper) -> None:
         raise ValueError("HiGHS refused the linear program")
 
 
+def _continuity_rows(rows, cols, vals, r, off_F, off_s, b) -> int:
+    """Append ``F_j - F_{j-1} - (b_j - b_{j-1}) s_j = 0`` (``j = 1..B-1``) of a
+    slope chain over the knots ``b`` from row ``r``; returns the next row."""
+    j = np.arange(1, b.size)
+    rows += [r + j - 1] * 3
+    cols += [off_F + j, off_F + j - 1, off_s + j]
+    vals += [np.ones(j.size), -np.ones(j.size), -(b[j] - b[j - 1])]
+    return r + b.size - 1
+
+
 def _compressed_slope_lp(x, y, t, d, act, cost_z, tau, fit_intercept):
     """Slope-change LP whose grid is only the knots ``t`` (a working set).
 
@@ -453,13 +463,7 @@ def _compressed_slope_lp(x, y, t, d, act, cost_z, tau, fit_intercept):
     off_um = off_up + n
     n_var = off_um + n
     rows, cols, vals = [], [], []
-    r = 0
-    # continuity: F_j - F_{j-1} - (b_j - b_{j-1}) s_j = 0, j = 1..B-1
-    j = np.arange(1, B)
-    rows += [r + j - 1] * 3
-    cols += [off_F + j, off_F + j - 1, off_s + j]
-    vals += [np.ones(j.size), -np.ones(j.size), -(b[j] - b[j - 1])]
-    r += B - 1
+    r = _continuity_rows(rows, cols, vals, 0, off_F, off_s, b)
     # slope jumps: s_j - s_{j-1} - kappa sum_{t_k = b_{j-1}} z_k = 0, j = 1..B
     j = np.arange(1, B + 1)
     rows += [r + j - 1, r + j - 1]
