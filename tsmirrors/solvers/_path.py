@@ -141,9 +141,14 @@ class LassoPath:
         return np.diff(self.coefs.indptr)
 
 
+class _Stopped(Exception):
+    """Raised by a path's ``stop`` callback to end the homotopy."""
+
+
 def lasso_path(A, y, betas=None, *, weights=None, fit_intercept: bool = True,
                beta_min: float | None = None, max_features: int | None = None,
-               tol: float = 1e-9, max_iter: int | None = None) -> LassoPath:
+               tol: float = 1e-9, max_iter: int | None = None,
+               stop=None) -> LassoPath:
     """The exact Lasso regularization path from ``beta_max`` down, by homotopy.
 
     Parameters
@@ -169,6 +174,13 @@ def lasso_path(A, y, betas=None, *, weights=None, fit_intercept: bool = True,
         :attr:`LassoPath.certified`).
     max_iter : int, default=None
         Largest number of homotopy steps.
+    stop : callable, default=None
+        ``stop(beta, indices, values, intercept) -> bool``, called at every
+        recorded kink with its certified solution (nonzero indices and
+        values in the scaling of ``A``, before ``weights``); the path ends
+        at the first kink where it returns True (for example once a
+        validation loss has stopped improving). Every kink up to there is
+        computed and certified as without it.
 
     Returns
     -------
@@ -248,12 +260,21 @@ def lasso_path(A, y, betas=None, *, weights=None, fit_intercept: bool = True,
             kink_val.append(vals)
             kink_ok.append(ok)
             kink_kkt.append(kkt)
+        if stop is not None:
+            v = vals if w is None else vals / w[S]
+            icpt = (problem.y_mean - float(problem.col_means[S] @ vals)
+                    if fit_intercept else 0.0)
+            if stop(state.beta, S, v, icpt):
+                raise _Stopped
 
-    hit = False
+    hit = stopped = False
     if target < h.beta_max:
         with _small_blas():
-            hit = run(h, target, max_iter, record, max_features)
-        if not hit:
+            try:
+                hit = run(h, target, max_iter, record, max_features)
+            except _Stopped:
+                stopped = True
+        if not hit and not stopped:
             # Re-solve the last kink with verified KKT conditions.
             beta_end = h.beta
             h.polish(beta_end, tol)
