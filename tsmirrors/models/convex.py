@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import check_nonnegative, check_quantile, check_scale
 from ..features import Library
+from ..features.operators import TwoLayerOperator
 from ..features.units import DeepNarrowUnits
 
 __all__ = ["ConvexNetRegressor", "HStackDesign", "penalty_factor"]
@@ -46,6 +47,11 @@ class HStackDesign:
         self.sizes = [b.shape[1] for b in self.blocks]
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int)
         self.shape = (self.blocks[0].shape[0], int(self.offsets[-1]))
+        from ._hstack import PackedBlocks
+
+        # 2-layer blocks of one activation: each product in one compiled call
+        self._packed = PackedBlocks(self.blocks) if PackedBlocks.supports(
+            self.blocks) else None
 
     def _split(self, v):
         return [v[a:b] for a, b in zip(self.offsets[:-1], self.offsets[1:])]
@@ -54,31 +60,61 @@ class HStackDesign:
         v = np.asarray(v, dtype=np.float64).reshape(-1)
         out = np.zeros(self.shape[0])
         for block, part in zip(self.blocks, self._split(v)):
-            out += block @ part if isinstance(block, np.ndarray) else block.matvec(part)
+            if isinstance(block, np.ndarray):
+                out += block @ part
+            elif isinstance(block, TwoLayerOperator):  # no LinearOperator checks
+                out += block._matvec(part)
+            else:
+                out += block.matvec(part)
         return out
 
     def rmatvec(self, r):
-        r = np.asarray(r, dtype=np.float64).reshape(-1)
-        return np.concatenate(
-            [
-                b.T @ r if isinstance(b, np.ndarray) else b.rmatvec(r)
-                for b in self.blocks
-            ]
-        )
+        r = np.ascontiguousarray(r, dtype=np.float64).reshape(-1)
+        if self._packed_or_none() is not None:
+            return self._packed.rmatvec(r)
+        out = np.empty(self.shape[1])
+        for k, b in enumerate(self.blocks):
+            a, e = self.offsets[k], self.offsets[k + 1]
+            if isinstance(b, np.ndarray):
+                out[a:e] = b.T @ r
+            elif isinstance(b, TwoLayerOperator):
+                out[a:e] = b._rmatvec(r)
+            else:
+                out[a:e] = np.asarray(b.rmatvec(r)).reshape(-1)
+        return out
+
+    def _packed_or_none(self):
+        # files of models saved before packing have no such attribute
+        return getattr(self, "_packed", None)
+
+    def matvec_sparse(self, idx, values):
+        """``A[:, idx] @ values``, touching only the columns in ``idx``."""
+        idx = self._check_index(idx)
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        if self._packed_or_none() is not None:
+            return self._packed.matvec_sparse(idx, values)
+        v = np.zeros(self.shape[1])
+        np.add.at(v, idx, values)
+        return self.matvec(v)
+
+    def _check_index(self, idx) -> np.ndarray:
+        idx = np.asarray(idx, dtype=np.intp).reshape(-1)
+        if idx.size and (idx.min() < 0 or idx.max() >= self.shape[1]):
+            raise IndexError(f"column index out of range for {self.shape[1]} columns")
+        return idx
 
     def columns(self, idx):
-        idx = np.asarray(idx, dtype=np.intp).reshape(-1)
+        idx = self._check_index(idx)
+        if self._packed_or_none() is not None:
+            return self._packed.columns(idx)
         out = np.empty((self.shape[0], idx.size))
         block_of = np.searchsorted(self.offsets, idx, side="right") - 1
-        for k, block in enumerate(self.blocks):
+        for k in np.unique(block_of):
+            block = self.blocks[k]
             sel = np.flatnonzero(block_of == k)
-            if sel.size:
-                local = idx[sel] - self.offsets[k]
-                out[:, sel] = (
-                    block[:, local]
-                    if isinstance(block, np.ndarray)
-                    else block.columns(local)
-                )
+            local = idx[sel] - self.offsets[k]
+            dense = isinstance(block, np.ndarray)
+            out[:, sel] = block[:, local] if dense else block.columns(local)
         return out
 
     def column_means(self):
@@ -139,6 +175,11 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
     memory_budget : int, default=2**30
     tol : float or None, default=None
         Solver tolerance on the certificate; None uses the solver's default.
+    fit_intercept : bool, default=True
+        Fit the network's output bias ``xi`` (unpenalized). False fixes it at
+        0, so that the network with no neuron predicts 0 (for a model of
+        changes: no change). Sign and threshold libraries never fit it (their
+        features already span the constant).
 
     Attributes
     ----------
@@ -183,6 +224,7 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
         negative_slope: float = 0.01,
         memory_budget: int = 2**30,
         tol: float | None = None,
+        fit_intercept: bool = True,
     ):
         self.activation = activation
         self.depth = depth
@@ -197,6 +239,7 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
         self.negative_slope = negative_slope
         self.memory_budget = memory_budget
         self.tol = tol
+        self.fit_intercept = fit_intercept
 
     # ------------------------------------------------------------------ fit
     def _check_params(self):
@@ -211,6 +254,14 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
         ):
             raise ValueError(f"tol must be a positive number, got {self.tol!r}")
         return beta, tau
+
+    def _wants_intercept(self) -> bool:
+        fit_intercept = getattr(self, "fit_intercept", True)  # older files
+        if not isinstance(fit_intercept, (bool, np.bool_)):
+            raise ValueError(
+                f"fit_intercept must be True or False, got {fit_intercept!r}"
+            )
+        return bool(fit_intercept)
 
     def _make_libraries(self, X):
         rs = check_random_state(self.random_state)
@@ -301,7 +352,8 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
         else:
             libs, design = cached
         scale = penalty_factor(self.architecture)
-        fit_intercept = libs[0].fit_intercept_  # False for sign and threshold
+        # False for sign and threshold, whose libraries span the constant
+        fit_intercept = libs[0].fit_intercept_ and self._wants_intercept()
         if self.loss == "squared":
             kw = {} if self.tol is None else {"tol": self.tol}
             result = lasso(design, y, scale * beta, fit_intercept=fit_intercept, **kw)
