@@ -70,10 +70,18 @@ MAX_ACTIVE_FRACTION = 1 / 3
 #: changes) the path beyond that point is thousands of kinks fitting noise,
 #: while the validation minimum lies near ``beta_max``.
 MAX_ACTIVE = 64
+#: ... and once the fold's validation loss has not improved over a factor
+#: ``PATIENCE`` of beta (a decade): the curves are unimodal in log beta up
+#: to noise, and below its minimum a fold only adds neurons that fit noise,
+#: which is where its path is the longest.
+PATIENCE = 0.1
+#: ... or once it is ``1 + RISE`` times its minimum: the network already
+#: fits the fold's noise well past the best validation loss.
+RISE = np.inf
 
 
 # --------------------------------------------------------------------- lags
-def check_lags(lags, seasonal_period=None) -> np.ndarray:
+def check_lags(lags, seasonal_period=None, n_obs=None) -> np.ndarray:
     """Lags as a sorted array of distinct positive integers.
 
     Parameters
@@ -82,6 +90,11 @@ def check_lags(lags, seasonal_period=None) -> np.ndarray:
         ``p`` means ``1..p``; a sequence lists the lags (``[1, 2, 24]``);
         ``"auto"`` is ``1..AUTO_MAX_LAG`` plus ``seasonal_period``.
     seasonal_period : int or None
+    n_obs : int or None
+        Length of the training series. With ``"auto"``, at most one
+        candidate lag per 10 observations (at least lag 1), and the
+        seasonal lag only if the series holds four seasons: every candidate
+        costs a library, and a short series cannot tell many lags apart.
 
     Returns
     -------
@@ -94,8 +107,12 @@ def check_lags(lags, seasonal_period=None) -> np.ndarray:
             raise ValueError(
                 f"lags must be an int, a list of ints or 'auto', got {lags!r}"
             )
-        out = list(range(1, AUTO_MAX_LAG + 1))
-        if seasonal_period is not None:
+        p_max = AUTO_MAX_LAG if n_obs is None else max(
+            1, min(AUTO_MAX_LAG, int(n_obs) // 10))
+        out = list(range(1, p_max + 1))
+        if seasonal_period is not None and (
+            n_obs is None or seasonal_period <= int(n_obs) // 4
+        ):
             out.append(seasonal_period)
         return np.unique(np.asarray(out, dtype=np.intp))
     if isinstance(lags, numbers.Integral) and not isinstance(lags, bool):
@@ -150,7 +167,8 @@ def rolling_folds(n_rows: int, n_folds: int = 3, gap: int = 0,
         raise ValueError(
             f"the training window has {n_rows} rows: too few for cv={n_folds} "
             f"validation blocks of {size} rows, cv_gap={gap} and at least "
-            f"{min_train} training rows per fold"
+            f"{min_train} training rows per fold; give beta, lags and target "
+            "as values to fit without cross-validation"
         )
     folds = []
     for f in range(n_folds):
@@ -165,15 +183,7 @@ def _fold_design(regressor, X_train, X_val):
     libs = regressor._make_libraries(X_train)
     design = regressor._design(libs, X_train)
     val = np.hstack([lib.features_.evaluate(X_val[:, k]) for k, lib in enumerate(libs)])
-    return design, val, bool(libs[0].fit_intercept_)
-
-
-def _segment_quadratics(lo_res, hi_res):
-    """Coefficients ``a, b, c`` of ``mean((lo + t (hi - lo))^2)`` per fold."""
-    d = hi_res - lo_res
-    return (d * d).mean(axis=-1), 2 * (lo_res * d).mean(axis=-1), (
-        lo_res * lo_res
-    ).mean(axis=-1)
+    return design, val, bool(libs[0].fit_intercept_) and regressor._wants_intercept()
 
 
 def _kink_forecasts(path, val, scale_to_43):
@@ -188,6 +198,26 @@ def _kink_forecasts(path, val, scale_to_43):
         keep = max(1, int(np.argmin(path.certified)))
     preds = np.asarray(path.coefs[:keep] @ val.T) + path.intercepts[:keep, None]
     return path.betas[:keep] * scale_to_43, preds, path.n_active()[:keep]
+
+
+def _patience(val, t_val, start_loss, beta_max):
+    """A path ``stop``: the fold's validation loss has not improved for a decade.
+
+    Stops at the first kink whose beta is below ``PATIENCE`` times the beta
+    of the lowest validation loss so far, or whose loss is above ``1 +
+    RISE`` times that loss.
+    """
+    best = [start_loss, beta_max]  # loss, beta: the network with no neuron
+
+    def stop(beta, S, vals, intercept) -> bool:
+        pred = val[:, S] @ vals + intercept if S.size else np.full(
+            t_val.size, intercept)
+        loss = float(np.mean((pred - t_val) ** 2))
+        if loss < best[0]:
+            best[0], best[1] = loss, beta
+        return beta < PATIENCE * best[1] or loss > (1.0 + RISE) * best[0]
+
+    return stop
 
 
 def _interpolate(betas, values, grid):
@@ -232,6 +262,11 @@ def _squared_curve(regressor, folds_data, beta_ratio):
                 max_features=max(
                     2, min(MAX_ACTIVE, int(MAX_ACTIVE_FRACTION * t_tr.size))
                 ),
+                stop=_patience(
+                    val, t_val,
+                    float(np.mean((t_val - (t_tr.mean() if intercept else 0.0)) ** 2)),
+                    lasso_beta_max(design, t_tr, fit_intercept=intercept),
+                ),
             )
         betas43, preds, active = _kink_forecasts(path, val, to43)
         curves.append((betas43, preds - t_val[None, :], active))
@@ -245,19 +280,24 @@ def _squared_curve(regressor, folds_data, beta_ratio):
     ]).mean(axis=0)
     # exact minimum of the mean curve inside each segment [grid[k+1], grid[k]]
     best_beta, best_loss = grid[int(np.argmin(losses.mean(0)))], losses.mean(0).min()
-    for k in range(grid.size - 1):
-        a, b, _ = (np.mean(q, axis=0) for q in _segment_quadratics(
-            np.stack([r[k] for r in res]), np.stack([r[k + 1] for r in res])
-        ))
-        if a > 0:
-            t = -b / (2 * a)
-            if 0 < t < 1:
-                beta = grid[k] + t * (grid[k + 1] - grid[k])
-                value = float(np.mean([
-                    np.mean((r[k] + t * (r[k + 1] - r[k])) ** 2) for r in res
-                ]))
-                if value < best_loss:
-                    best_beta, best_loss = beta, value
+    # every segment at once: the mean over folds of mean((lo + t d)^2) is
+    # a t^2 + b t + c (d = hi - lo: a = mean d^2, b = 2 mean lo d, c = mean lo^2);
+    # the lowest three vertices are re-evaluated exactly
+    a = np.mean([(np.diff(r, axis=0) ** 2).mean(axis=1) for r in res], axis=0)
+    b = np.mean([2 * (r[:-1] * np.diff(r, axis=0)).mean(axis=1) for r in res], axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(a > 0, -b / (2 * a), -1.0)
+    inside = np.flatnonzero((t > 0) & (t < 1))
+    c = np.mean([(r[:-1] ** 2).mean(axis=1) for r in res], axis=0)
+    approx = (a * t * t + b * t + c)[inside]
+    for k in inside[np.argsort(approx)[:3]]:
+        # the value itself from the interpolated residuals (no cancellation)
+        value = float(np.mean([
+            np.mean((r[k] + t[k] * (r[k + 1] - r[k])) ** 2) for r in res
+        ]))
+        if value < best_loss:
+            best_beta = grid[k] + t[k] * (grid[k + 1] - grid[k])
+            best_loss = value
     return {
         "betas": grid,
         "mean_loss": losses.mean(0),
@@ -329,7 +369,9 @@ def select_beta(cv_results: dict, rule: str = "min") -> float:
     k = int(np.argmin(mean))
     bound = min(mean[k], cv_results["best_loss"]) + std[k] / np.sqrt(n_folds)
     ok = np.flatnonzero(mean <= bound)
-    return float(betas[ok].max())
+    # the exact minimum (inside a segment) is always a candidate: the curve's
+    # points may all lie above the bound when it is below every one of them
+    return float(max(betas[ok].max(initial=-np.inf), cv_results["best_beta"]))
 
 
 def cross_validate_beta(regressor, folds_data, *, loss="squared", taus=None,
