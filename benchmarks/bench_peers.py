@@ -254,7 +254,7 @@ def main(argv=None):
                         help="3 origins per series (default 8)")
     parser.add_argument("--series",
                         default="sunspots,lynx,airline,btc_daily,btc_hourly")
-    parser.add_argument("--models", default="", help="comma-separated subset")
+    parser.add_argument("--models", default="", help="semicolon-separated subset")
     parser.add_argument("--origins", type=int, default=None)
     parser.add_argument("--out", default=None, help="also write the table as CSV")
     parser.add_argument("--fit-times", action="store_true",
@@ -266,7 +266,7 @@ def main(argv=None):
         fit_times(losses=tuple(args.losses.split(",")))
         return
     n_origins = args.origins or (3 if args.quick else 8)
-    which = {s for s in args.models.split(",") if s}
+    which = {s.strip() for s in args.models.split(";") if s.strip()}
     rows = []
     for name in args.series.split(","):
         rows += run_series(name, n_origins, which)

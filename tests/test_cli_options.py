@@ -54,8 +54,9 @@ CHANGES = {
         ("--target", "level"),
         ("--lags", "1,3"),
         ("--beta", "auto"),
-        ("--target", "auto"),
-        ("--beta", "auto", "--cv-rule", "1se"),
+        ("--target", "difference"),  # ConvexAR: fixed instead of chosen
+        ("--lags", "auto"),  # the quantile model's lags chosen too
+        ("--beta", "auto", "--cv-rule", "min"),
         ("--no-garch",),
         # --calendar: test_cli.py::test_calendar_inputs_change_the_forecasts
         # --sgd: test_cli.py::test_backtest_sgd_end_to_end (an extra row)
@@ -103,7 +104,8 @@ BAD_MODEL = [
     ("--lags", "one"),
     ("--beta", "automatic"),
     ("--cv-rule", "2se"),
-    ("--cv-rule", "1se"),  # nothing is chosen by cross-validation
+    # nothing is chosen by cross-validation
+    ("--lags", "1", "--target", "level", "--cv-rule", "1se"),
     ("--beta", "-1"),
     ("--beta", "nan"),
     ("--target", "price"),

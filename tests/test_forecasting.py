@@ -66,7 +66,7 @@ def test_transform_is_fitted_on_training_part_only():
 def test_convex_ar_objective_is_section_4_scaling(planted):
     y = planted.series.iloc[:400]
     beta = 0.01
-    model = ConvexAR(target="level", beta=beta, normalize=False).fit(y)
+    model = ConvexAR(lags=1, target="level", beta=beta, normalize=False).fit(y)
     from tsmirrors.data import lag_embed
 
     X, t, _ = lag_embed(y.to_numpy(), lags=1)
@@ -83,7 +83,7 @@ def test_convex_ar_objective_is_section_4_scaling(planted):
 
 def test_convex_ar_forecast_index_and_recursion(planted):
     y = planted.series.iloc[:300]
-    model = ConvexAR(target="level", beta=1e-3, normalize=False).fit(y)
+    model = ConvexAR(lags=1, target="level", beta=1e-3, normalize=False).fit(y)
     fc = model.predict(4)
     expected_index = pd.date_range(y.index[-1], periods=5, freq="h")[1:]
     pd.testing.assert_index_equal(fc.index, expected_index)
@@ -93,13 +93,13 @@ def test_convex_ar_forecast_index_and_recursion(planted):
     step2 = reg.predict(np.array([[step1]]))[0]
     np.testing.assert_allclose(fc.to_numpy()[:2], [step1, step2], rtol=1e-12)
     # arrays work too, with positional labels
-    arr = ConvexAR(target="level", beta=1e-3).fit(y.to_numpy()).predict(2)
+    arr = ConvexAR(lags=1, target="level", beta=1e-3).fit(y.to_numpy()).predict(2)
     assert list(arr.index) == [300, 301]
 
 
 def test_convex_ar_recovers_planted_function(planted):
     y = planted.series.iloc[:1000]
-    model = ConvexAR(target="level", beta=1e-2, normalize=False).fit(y)
+    model = ConvexAR(lags=1, target="level", beta=1e-2, normalize=False).fit(y)
     grid = np.linspace(np.quantile(y, 0.05), np.quantile(y, 0.95), 50)
     err = model.regressor_.predict(grid[:, None]) - planted.network(grid)
     assert np.sqrt(np.mean(err**2)) < 0.25 * np.std(planted.network(grid))

@@ -6,20 +6,29 @@ import numpy as np
 
 
 def _network_params(args) -> dict:
-    """The parameters every network forecaster takes from the command line."""
-    if args.cv_rule != "min" and not _automatic(args):
+    """The parameters every network forecaster takes from the command line.
+
+    Options left out (None) are not passed: each model keeps its own default
+    (ConvexAR: every setting "auto"; the quantile and SGD networks: lag 1,
+    beta 1, differences).
+    """
+    given = {
+        "lags": args.lags,
+        "beta": args.beta,
+        "target": args.target,
+        "cv_rule": args.cv_rule,
+    }
+    fixed = all(given[k] not in (None, "auto") for k in ("lags", "beta", "target"))
+    if args.cv_rule is not None and fixed:
         raise ValueError(
             f"--cv-rule {args.cv_rule} applies to settings chosen by "
             "cross-validation; add --beta auto, --lags auto or --target auto"
         )
-    return {
-        "lags": args.lags,
-        "beta": args.beta,
-        "target": args.target,
-        "activation": args.activation,
-        "depth": args.depth,
-        "architecture": args.architecture,
-    }
+    out = {k: v for k, v in given.items() if v is not None}
+    out.update(
+        activation=args.activation, depth=args.depth, architecture=args.architecture
+    )
+    return out
 
 
 def _models(args, quantiles, max_horizon: int = 1):
@@ -33,11 +42,10 @@ def _models(args, quantiles, max_horizon: int = 1):
 
     net = _network_params(args)
     models = {
-        "ConvexAR": ConvexAR(**net, n_features=args.n_features, cv_rule=args.cv_rule),
+        "ConvexAR": ConvexAR(**net, n_features=args.n_features),
         "ConvexQuantileAR": ConvexQuantileAR(
             quantiles=quantiles,
             **net,
-            cv_rule=args.cv_rule,
             n_features=args.n_features,
             max_horizon=max_horizon,
             calibration="conformal" if args.conformal else None,
@@ -54,19 +62,25 @@ def _models(args, quantiles, max_horizon: int = 1):
 
         models["GARCH(1,1)-t"] = GARCHForecaster(quantiles=quantiles)
     if getattr(args, "sgd", False):
-        if _automatic(args):
+        if _explicit_auto(args):
             raise ValueError(
                 "--sgd trains a network at a fixed beta, lags and target; give "
                 "numbers, not 'auto'"
             )
+        net.pop("cv_rule", None)
         models["SGD net"] = SGDNetAR(**net, random_state=0)
     return models
 
 
 def _automatic(args) -> list[str]:
-    """The options set to 'auto'."""
+    """ConvexAR's settings chosen by cross-validation ('auto', or left out)."""
     names = ("beta", "lags", "target")
-    return [name for name in names if getattr(args, name) == "auto"]
+    return [name for name in names if getattr(args, name) in ("auto", None)]
+
+
+def _explicit_auto(args) -> list[str]:
+    """The options given as 'auto' on the command line."""
+    return [n for n in ("beta", "lags", "target") if getattr(args, n) == "auto"]
 
 
 def _calendar(args, index):

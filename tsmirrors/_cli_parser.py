@@ -198,7 +198,8 @@ def _add_source(p):
     p.add_argument("--cache-dir", default=None, help="yfinance cache directory")
 
 
-def _add_model(p, window=2000, beta=1.0, target="difference"):
+def _add_model(p, window=2000, beta=None, target=None, lags=None):
+    each = "each model's own: ConvexAR chooses it by cross-validation"
     p.add_argument(
         "--window",
         type=_int_at_least(1),
@@ -208,33 +209,39 @@ def _add_model(p, window=2000, beta=1.0, target="difference"):
     p.add_argument(
         "--lags",
         type=_lags,
-        default=1,
+        default=lags,
         metavar="{P,L1,L2,...,auto}",
         help="autoregressive lags: P (lags 1..P), a list such as 1,2,24, or "
         "'auto' (1..10 plus the seasonal lag, chosen by cross-validation; "
-        "default 1)",
+        + (f"default {lags}" if lags is not None
+           else f"default {each}, the quantile and SGD models use 1")
+        + ")",
     )
     p.add_argument(
         "--beta",
         type=_beta,
         default=beta,
         metavar="{BETA,auto}",
-        help=f"regularization beta in the (4.3) scaling, or 'auto' "
-        f"(rolling-origin cross-validation on the exact path; default {beta:g})",
+        help="regularization beta in the (4.3) scaling, or 'auto' "
+        "(rolling-origin cross-validation on the exact path; default "
+        + (f"{beta:g}" if beta is not None else f"{each}, the others use 1")
+        + ")",
     )
     p.add_argument(
         "--target",
         default=target,
         choices=(*TARGETS, "auto"),
-        help=f"target transform, or 'auto' (chosen by the same folds; default "
-        f"{target})",
+        help="target transform, or 'auto' (chosen by the same folds; default "
+        + (target if target is not None else f"{each}, the others use difference")
+        + ")",
     )
     p.add_argument(
         "--cv-rule",
-        default="min",
+        default=None,
         choices=("min", "1se"),
         help="with 'auto' settings: the lowest validation loss, or the sparsest "
-        "network within one standard error of it (default min)",
+        "network within one standard error of it (default 1se for ConvexAR, "
+        "min for ConvexQuantileAR)",
     )
     p.add_argument(
         "--activation",
@@ -380,7 +387,7 @@ def build_parser(commands: dict) -> argparse.ArgumentParser:
         default=0.003,
         help="beta (4.3) of the recovery fit (default 0.003)",
     )
-    _add_model(p, window=1000, beta=0.01, target="level")
+    _add_model(p, window=1000, beta=0.01, target="level", lags=1)
     _add_backtest(p, test_size=1000)
     p.set_defaults(func=commands["demo"])
 

@@ -286,12 +286,11 @@ def _cmd_forecast(args) -> int:
     quantiles, coverage = _interval(args)
     net = _network_params(args)
     exog = _calendar(args, train.index)
-    point = ConvexAR(**net, n_features=args.n_features, cv_rule=args.cv_rule)
+    point = ConvexAR(**net, n_features=args.n_features)
     point.fit(train, exog=exog)
     qmodel = ConvexQuantileAR(
         quantiles=quantiles,
         **net,
-        cv_rule=args.cv_rule,
         n_features=args.n_features,
         max_horizon=args.steps,  # one direct model per step
         calibration="conformal" if args.conformal else None,

@@ -88,6 +88,8 @@ def _lags_and_target(forecaster) -> tuple[int, str | None]:
     if isinstance(lags, bool) or not isinstance(lags, numbers.Integral) or lags < 1:
         lags = 1
     target = getattr(forecaster, "target", None)
+    if target == "auto":  # its candidates consume at most one observation
+        target = "difference"
     return int(lags), target if target in TARGETS else None
 
 

@@ -84,7 +84,7 @@ def resolve_settings(model, levels: np.ndarray, *, loss: str = "squared",
     the original units). Returns nothing.
     """
     seasonal = getattr(model, "seasonal_period", None)
-    lags = check_lags(getattr(model, "lags", 1), seasonal)
+    lags = check_lags(getattr(model, "lags", 1), seasonal, n_obs=levels.size)
     model.lags_ = lags
     targets = _candidate_targets(model, levels)
     beta = model.beta
@@ -105,8 +105,10 @@ def resolve_settings(model, levels: np.ndarray, *, loss: str = "squared",
     rule = getattr(model, "cv_rule", "min")
     ratio = getattr(model, "cv_beta_ratio", 1e-3)
     regressor = regressor_factory()
-    scores, curves = {}, {}
+    scores, curves, fold_scores = {}, {}, {}
     for name in targets:
+        if hasattr(model, "_fit_intercept_for"):
+            regressor.set_params(fit_intercept=model._fit_intercept_for(name))
         transform = make_transform(name).fit(levels)
         z = transform.forward(levels)
         scale = float(np.std(z)) if getattr(model, "normalize", False) else 1.0
@@ -124,18 +126,60 @@ def resolve_settings(model, levels: np.ndarray, *, loss: str = "squared",
             )
         chosen = select_beta(curve, rule) if auto_beta else float(beta)
         curve["beta"] = chosen
-        scores[name] = _original_units_score(
+        fold_scores[name] = _original_units_score(
             curve, chosen, transform, scale, data, levels, loss, taus
         )
+        scores[name] = float(np.mean(fold_scores[name]))
         curves[name] = curve
     if not scores:
         raise ValueError("every candidate target series is constant")
     best = min(scores, key=scores.get)
+    naive = None
+    if rule == "1se" and auto_beta and _naive_is_candidate(model, loss, targets):
+        # the sparsest model of all: no neuron, no drift (the last value);
+        # kept when the best candidate is not one standard error better
+        naive = np.array([
+            np.mean((levels[d[4]] - levels[d[4] - 1]) ** 2) for d in data
+        ])
+        bound = scores[best] + np.std(fold_scores[best]) / np.sqrt(naive.size)
+        if best != "difference" and naive.mean() <= bound:
+            best = "difference"
+            curves[best]["beta"] = _naive_beta(model, levels, lags, regressor, exog)
+            scores["naive"] = float(naive.mean())
     curve = curves[best]
     curve.pop("residuals", None)
     curve["target_scores"] = scores
     model.target_, model.beta_ = best, float(curve["beta"])
     model.cv_results_ = curve
+
+
+def _naive_is_candidate(model, loss, targets) -> bool:
+    """Whether the no-neuron difference model is the naive forecast."""
+    return (
+        loss == "squared"
+        and "difference" in targets
+        and hasattr(model, "_fit_intercept_for")
+        and not model._fit_intercept_for("difference")
+    )
+
+
+def _naive_beta(model, levels, lags, regressor, exog) -> float:
+    """A (4.3) beta at which the difference network of the window has no neuron."""
+    from ..models.convex import penalty_factor
+    from ..solvers import lasso_beta_max
+
+    transform = make_transform("difference").fit(levels)
+    z = transform.forward(levels)
+    if getattr(model, "normalize", False):
+        z = z / float(np.std(z))
+    X, start = lag_matrix(z, lags)
+    if exog is not None:
+        X = np.hstack([X, exog[start + transform.offset]])
+    t = z[start]
+    design = regressor._design(regressor._make_libraries(X), X)
+    bmax = lasso_beta_max(design, t, fit_intercept=False)
+    # beta_sum = T beta / 2 (times the penalty factor); a hair above beta_max
+    return 2.0 * bmax / (penalty_factor(regressor.architecture) * t.size) * (1 + 1e-6)
 
 
 def _fixed_beta_curve(regressor, folds, beta, loss, taus):
@@ -193,7 +237,7 @@ def _residuals_at(curve, beta, fold):
 
 
 def _original_units_score(curve, beta, transform, scale, data, levels, loss, taus):
-    """Mean validation loss over the folds, in the units of the series."""
+    """Validation loss of each fold, in the units of the series."""
     exact = "residuals" in curve or "fixed_residuals" in curve
     if loss == "quantile" or not exact:
         # pinball in model units times the scale: exact for level and
@@ -202,13 +246,13 @@ def _original_units_score(curve, beta, transform, scale, data, levels, loss, tau
         factor = scale * (
             float(np.mean(levels)) if transform.name == "log_return" else 1.0
         )
-        return float(curve["mean_loss"][k]) * factor
+        return np.asarray(curve["fold_loss"][:, k], dtype=float) * factor
     out = []
     for f, (_, _, _, t_val, pos) in enumerate(data):
         r = _residuals_at(curve, beta, f)[0]
         pred = transform.to_level((t_val + r) * scale, levels[pos - 1])
         out.append(np.mean((levels[pos] - pred) ** 2))
-    return float(np.mean(out))
+    return np.asarray(out)
 
 
 def lags_in_use(regressor, lags: np.ndarray) -> np.ndarray:

@@ -64,7 +64,10 @@ class BaseForecaster(BaseEstimator):
                 raise ValueError(f"lags must be an integer >= 1, got {lags!r}")
         from .selection import check_lags
 
-        return check_lags(lags, getattr(self, "seasonal_period", None))
+        # before a fit, "auto" stands for its smallest candidate set (lag 1:
+        # the candidates grow with the length of the training series)
+        return check_lags(lags, getattr(self, "seasonal_period", None),
+                          n_obs=0 if isinstance(lags, str) else None)
 
     def _n_lags(self) -> int:
         """The largest lag: how many transformed values one input row reads."""

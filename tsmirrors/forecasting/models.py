@@ -51,6 +51,10 @@ from .baselines import AR1Forecaster, NaiveForecaster  # noqa: E402
 #: (see the README, "Choosing the target transform").
 DEFAULT_TARGET = "difference"
 
+#: Targets that model the change of the series: without ``drift`` their
+#: network has no output bias, so that with no neuron it forecasts no change.
+CHANGE_TARGETS = ("difference", "log_return")
+
 #: memory the dense libraries of one fit may take with ``n_features="auto"``
 AUTO_MEMORY_BUDGET = 2**30
 
@@ -255,18 +259,21 @@ class ConvexAR(_NetworkAR):
 
     Parameters
     ----------
-    lags : int, list of int or "auto", default=1
+    lags : int, list of int or "auto", default="auto"
         ``p`` (lags 1..p), a list of lags such as ``[1, 2, 24]`` (one 1-D
         library per lag: the additive network), or ``"auto"``: lags 1..10
-        plus ``seasonal_period``, the cross-validated Lasso choosing among
-        them (``lags_in_use_``).
+        (fewer on short series, see
+        :func:`~tsmirrors.forecasting.selection.check_lags`) plus
+        ``seasonal_period``, the cross-validated Lasso choosing among them
+        (``lags_in_use_``).
     activation : str, default="abs"
     depth : int, default=2
     architecture : {"deep_narrow", "symmetrized"}, default="deep_narrow"
-    beta : float or "auto", default=1.0
+    beta : float or "auto", default="auto"
         beta of (4.3): ``(1/T) sum r^2 + beta ||z||_1``. ``"auto"`` chooses
         it by rolling-origin cross-validation on the exact path
-        (:mod:`tsmirrors.forecasting.selection`).
+        (:mod:`tsmirrors.forecasting.selection`), using only the training
+        window.
     n_features : int, None or "auto", default="auto"
         Sampled features per lag (None: the exact library). ``"auto"`` uses
         the exact library when it fits in memory (always for 2-layer
@@ -274,9 +281,12 @@ class ConvexAR(_NetworkAR):
         and otherwise samples ``min(10 n, what fits)`` features per lag,
         with a warning that says so.
     target : {"difference", "level", "log_return", "standardize", "auto"}, \
-default="difference"
+default="auto"
         ``"auto"`` picks among level, difference (and log_return for a
         positive series) by the cross-validation folds, in original units.
+        With ``cv_rule="1se"`` the naive forecast (the difference network
+        with no neuron) is kept unless the best candidate beats it by more
+        than one standard error of its fold losses.
     random_state : int, RandomState or None, default=None
     sampling : {"auto", "sequential", "uniform"}, default="auto"
         ``"auto"``: sequential for deep narrow networks, uniform for the
@@ -292,7 +302,7 @@ default="difference"
         Rolling-origin validation blocks (the last 20% of the window).
     cv_gap : int, default=0
         Rows left out between each fold's training rows and its block.
-    cv_rule : {"min", "1se"}, default="min"
+    cv_rule : {"min", "1se"}, default="1se"
         Lowest mean validation loss, or the sparsest network within one
         standard error of it.
     strategy : {"recursive", "direct"}, default="recursive"
@@ -300,6 +310,14 @@ default="difference"
         per horizon up to ``max_horizon`` (:mod:`tsmirrors.forecasting.direct`).
     max_horizon : int or None, default=None
         Largest ``steps`` of a direct model (required with "direct").
+    drift : bool, default=False
+        With a change target (``difference``, ``log_return``), whether the
+        network has an output bias: a constant expected change. Without it
+        (the default) the network with no neuron is the naive forecast (the
+        last value), so every neuron has to earn its place against it; with
+        it, that network is a random walk with drift (the training mean
+        change, ``h`` times over ``h`` steps), which on prices usually costs
+        more than it gains. Level targets always have the bias.
 
     Attributes
     ----------
@@ -333,22 +351,23 @@ default="difference"
 
     def __init__(
         self,
-        lags: int = 1,
+        lags="auto",
         activation="abs",
         depth: int = 2,
         architecture: str = "deep_narrow",
-        beta: float = 1.0,
+        beta="auto",
         n_features: int | str | None = "auto",
-        target: str = DEFAULT_TARGET,
+        target: str = "auto",
         random_state=None,
         sampling: str = "auto",
         normalize: bool = True,
         seasonal_period: int | None = None,
         cv: int = 3,
         cv_gap: int = 0,
-        cv_rule: str = "min",
+        cv_rule: str = "1se",
         strategy: str = "recursive",
         max_horizon: int | None = None,
+        drift: bool = False,
     ):
         self.lags = lags
         self.activation = activation
@@ -366,6 +385,14 @@ default="difference"
         self.cv_rule = cv_rule
         self.strategy = strategy
         self.max_horizon = max_horizon
+        self.drift = drift
+
+    def _fit_intercept_for(self, target: str) -> bool:
+        """Whether the network of ``target`` has its output bias."""
+        drift = getattr(self, "drift", True)  # models saved before the option
+        if not isinstance(drift, (bool, np.bool_)):
+            raise ValueError(f"drift must be True or False, got {drift!r}")
+        return bool(drift) or target not in CHANGE_TARGETS
 
     def _selection_regressor(self, n_rows):
         return lambda: self._make_regressor_at(1.0, n_rows)
@@ -383,6 +410,8 @@ default="difference"
             n_features=n_features,
             sampling=sampling,
             random_state=self.random_state,
+            fit_intercept=self._fit_intercept_for(
+                getattr(self, "target_", self.target)),
         )
 
     def to_torch(self):
