@@ -50,18 +50,59 @@ def test_certified_working_set_skips_the_dictionary_correction(monkeypatch, name
     assert res.objective == pytest.approx(full.objective, rel=1e-10)
 
 
+def _uncapped_correction(problem, z, beta, max_rounds):
+    """The dictionary correction run for all its rounds (no early stop)."""
+    h = _homotopy.Homotopy(_homotopy.DesignBackend(problem))
+    for j in np.flatnonzero(z):
+        if h.try_add(int(j), float(np.sign(z[j]))):
+            h.z[j] = z[j]
+    h.just_added = -1
+    h.polish(beta, 1e-9, max_rounds=max_rounds)
+    return h.z.copy()
+
+
+def _objective(problem, z, beta):
+    return _homotopy.lasso_objective(z, problem.residual(z), beta)
+
+
 def test_dictionary_correction_stops_when_it_stalls(monkeypatch):
     # From an optimal state whose remaining violators are refused one by one
     # (columns within the factor's precision of the active ones), the
-    # correction stops after a few rounds instead of trying each of them.
+    # correction stops after a few rounds instead of trying each of them,
+    # and ends where all its rounds would have.
     x, y = random_walk(300)
     op = TwoLayerOperator.from_inputs(x, "relu")
     beta = 1e-3
     res = lasso(op, y, beta)
     problem = _homotopy.Problem(*check_problem(op, y), True)
+    max_rounds = 3 * res.n_active + 20
+    full = _uncapped_correction(problem, res.coef, beta, max_rounds)
     rounds = _count_calls(monkeypatch, _homotopy.Homotopy, "solve_active")
-    z, _ = lars._design_polish(problem, res.coef, beta, 1e-9, 3 * res.n_active + 20)
+    z, _ = lars._design_polish(problem, res.coef, beta, 1e-9, max_rounds)
     assert 1 <= len(rounds) <= lars._POLISH_PATIENCE + 1
-    # the correction never loses what it started from (up to rounding)
-    obj = _homotopy.lasso_objective(z, problem.residual(z), beta)
-    assert obj <= res.objective * (1 + 1e-12)
+    # the same operations up to the stop: equal objectives up to rounding
+    assert _objective(problem, z, beta) == pytest.approx(
+        _objective(problem, full, beta), rel=1e-12)
+
+
+def test_dictionary_correction_runs_while_it_improves(monkeypatch):
+    # Six of the ten neurons of the optimum removed: the correction adds
+    # columns back and lowers the objective for more rounds than its
+    # patience, and ends where all its rounds would have.
+    x, y = random_walk(300)
+    op = TwoLayerOperator.from_inputs(x, "relu")
+    beta = 0.1
+    res = lasso(op, y, beta)
+    z0 = res.coef.copy()
+    S = np.flatnonzero(z0)
+    z0[S[np.argsort(np.abs(z0[S]))[:6]]] = 0.0
+    problem = _homotopy.Problem(*check_problem(op, y), True)
+    max_rounds = 3 * res.n_active + 20
+    full = _uncapped_correction(problem, z0, beta, max_rounds)
+    rounds = _count_calls(monkeypatch, _homotopy.Homotopy, "solve_active")
+    z, _ = lars._design_polish(problem, z0, beta, 1e-9, max_rounds)
+    assert len(rounds) > lars._POLISH_PATIENCE + 1
+    obj, obj_full = _objective(problem, z, beta), _objective(problem, full, beta)
+    assert obj < _objective(problem, z0, beta)
+    # the same operations up to the stop: equal objectives up to rounding
+    assert obj == pytest.approx(obj_full, rel=1e-12)

@@ -141,7 +141,7 @@ def _design_polish(problem: Problem, z: np.ndarray, beta: float, tol: float,
     # to the active ones than the factor's precision are refused one by one,
     # each refusal costing products on the whole dictionary and changing
     # nothing.
-    best, stalled = np.inf, 0
+    best, stalled = lasso_objective(h.z, problem.residual(h.z), beta), 0
     for _ in range(max_rounds):
         if h.polish(beta, tol, max_rounds=1):
             break
