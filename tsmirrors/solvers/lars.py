@@ -292,7 +292,11 @@ def _working_set(problem: Problem, beta: float, tol: float, max_iter: int,
     active-set solution with fresh correlations from the full dictionary, and
     stops when no feature outside the active set violates ``|c_j| <= beta``;
     otherwise the worst violators join ``W``. Only ``A v``, ``A^T r`` and Gram
-    entries of ``W`` are ever needed.
+    entries of ``W`` are ever needed. Where the Gram block's rounding keeps
+    the solution from the strict target (relative to ``beta``), a solution
+    certified on the problem's scale is returned as it is; otherwise a
+    correction on the full dictionary is tried and kept if it lowers the
+    objective.
     """
     p = problem.n_features
     c0 = problem.c0
