@@ -29,7 +29,8 @@ T beta``. scikit-learn and skglm minimize ``1/(2T) ||.||^2 + alpha ||z||_1``
 and ``(1/T) sum L_tau + alpha ||z||_1``: ``alpha = beta_sum / T``.
 
 Run ``python benchmarks/bench_solvers.py`` (a few minutes) or with
-``--quick`` for a smoke run.
+``--quick`` for a smoke run; ``--only long`` (or ``squared``, ``quantile``,
+``sampled``, ``deep-path``) runs one section.
 """
 
 from __future__ import annotations
@@ -281,6 +282,9 @@ def bench_deep_path(n, beta=1e-4):
               f"target={'met' if met else 'not met'}")
 
 
+SECTIONS = ("squared", "long", "quantile", "sampled", "deep-path")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -288,23 +292,31 @@ def main(argv=None):
     parser.add_argument("--no-skglm", action="store_true", help="skip skglm")
     parser.add_argument("--deep-path", action="store_true",
                         help="only the path deep into near-interpolation")
+    parser.add_argument("--only", choices=SECTIONS, default=None,
+                        help="run only this section")
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)
     warnings.simplefilter("ignore", ConvergenceWarning)
-    if args.deep_path:
-        bench_deep_path(300 if args.quick else 1000)
-    elif args.quick:
-        bench_squared(500, 1, not args.no_skglm)
-        bench_long(50_000, {"abs": 0.02, "relu": 0.02})
-        bench_quantile(500, 5_000)
-        bench_sampled(300, 300)
-        bench_deep_path(300)
+    only = "deep-path" if args.deep_path else args.only
+    if args.quick:
+        sections = {
+            "squared": lambda: bench_squared(500, 1, not args.no_skglm),
+            "long": lambda: bench_long(50_000, {"abs": 0.02, "relu": 0.02}),
+            "quantile": lambda: bench_quantile(500, 5_000),
+            "sampled": lambda: bench_sampled(300, 300),
+            "deep-path": lambda: bench_deep_path(300),
+        }
     else:
-        bench_squared(2000, 1, not args.no_skglm)
-        bench_long(525_600, {"abs": 0.014, "relu": 0.014})
-        bench_quantile(2000, 50_000)
-        bench_sampled(1000, 1000)
-        bench_deep_path(1000)
+        sections = {
+            "squared": lambda: bench_squared(2000, 1, not args.no_skglm),
+            "long": lambda: bench_long(525_600, {"abs": 0.014, "relu": 0.014}),
+            "quantile": lambda: bench_quantile(2000, 50_000),
+            "sampled": lambda: bench_sampled(1000, 1000),
+            "deep-path": lambda: bench_deep_path(1000),
+        }
+    for name in SECTIONS:
+        if only is None or name == only:
+            sections[name]()
 
 
 if __name__ == "__main__":

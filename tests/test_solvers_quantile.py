@@ -16,7 +16,8 @@ from tsmirrors.solvers import (
     quantile_lasso,
     quantile_path,
 )
-from tsmirrors.solvers._lp import HighsSession, build_dense_lp
+from tsmirrors.solvers._highs import HighsSession
+from tsmirrors.solvers._lp import build_dense_lp
 
 
 def objective(A, y, z, xi, beta, tau):
@@ -150,13 +151,13 @@ def test_unsupported_formulation():
 def test_highs_prints_nothing(capfd):
     """HiGHS's banner and log must not reach stdout/stderr (fd level)."""
     pytest.importorskip("highspy")
-    from tsmirrors.solvers import _lp
+    from tsmirrors.solvers import _highs
 
     rng = np.random.default_rng(0)
     capfd.readouterr()
-    _lp._BANNER_SILENCED = False  # take the first-construction path again
+    _highs._BANNER_SILENCED = False  # take the first-construction path again
     quantile_lasso(rng.random((20, 5)), rng.random(20), 0.1, 0.5)
-    _lp.new_highs()
+    _highs.new_highs()
     out, err = capfd.readouterr()
     assert out == "" and err == ""
 

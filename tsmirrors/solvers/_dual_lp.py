@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._lp import _highspy, new_highs
+from ._highs import _highspy, new_highs
 
 __all__ = ["DualQuantileLP"]
 

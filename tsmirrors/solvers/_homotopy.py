@@ -532,8 +532,12 @@ class Homotopy:
         self.c = c
         return c
 
-    def polish(self, beta: float, tol: float, max_rounds: int = 50) -> None:
-        """Verify the KKT conditions at ``beta``; correct the active set if needed."""
+    def polish(self, beta: float, tol: float, max_rounds: int = 50) -> bool:
+        """Verify the KKT conditions at ``beta``; correct the active set if needed.
+
+        Returns whether the last round found no violator (to ``tol`` relative
+        to ``beta``) to add.
+        """
         scale = beta if beta > 0 else max(self.beta_max, np.finfo(float).tiny)
         for _ in range(max_rounds):
             self.solve_active(beta, refine=2)
@@ -548,7 +552,8 @@ class Homotopy:
             if viol[j] > tol * scale:
                 self.try_add(j, float(np.sign(self.c[j])))
                 continue
-            break
+            return True
+        return False
 
 
 def start(h: Homotopy) -> None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._design import check_problem
-from ._lp import build_quantile_lp, solve_lp, split_solution
+from ._highs import solve_lp
+from ._lp import build_quantile_lp, split_solution
 from .penalties import check_weights
 
 __all__ = ["min_norm_interpolation", "MinNormResult"]

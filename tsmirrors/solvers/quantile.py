@@ -36,12 +36,10 @@ from .._validation import check_nonnegative, check_quantile
 from ._additive_lp import additive_blocks
 from ._design import check_problem
 from ._dual_lp import DualQuantileLP
+from ._highs import HighsSession, _highspy, solve_lp
 from ._lp import (
-    HighsSession,
-    _highspy,
     build_dense_lp,
     build_quantile_lp,
-    solve_lp,
     solve_slope_working_set,
     split_solution,
 )
