@@ -6,8 +6,11 @@ every model, on real series: sunspots (statsmodels), lynx (R's datasets,
 shared BTC closes (daily; hourly 2018-2022). Peers: statsforecast
 ``AutoARIMA``, ``AutoETS``, ``Naive`` and ``SeasonalNaive`` (native
 intervals), skforecast ``ForecasterRecursive`` with ``Ridge`` and with
-LightGBM (bootstrapped intervals); tsmirrors ``ConvexAR`` and
-``ConvexQuantileAR`` at their defaults and with every setting ``"auto"``.
+LightGBM (bootstrapped intervals); tsmirrors ``ConvexAR()`` at its
+defaults (every setting chosen by cross-validation inside each training
+window), the same with ``cv_rule="min"``, the fixed one-lag network of
+earlier versions, and ``ConvexQuantileAR`` at its defaults and with every
+setting ``"auto"``.
 
 Printed per series and model: MASE (scale: the training window's one-step
 naive MAE) at h=1 and over 1..H, MSE relative to the naive forecast at the
@@ -133,13 +136,14 @@ def make_models(m: int, which: set[str]):
         lambda: LGBMRegressor(n_estimators=100, verbose=-1, random_state=0), m
     )
     season = None if m == 1 else m
-    models["ConvexAR()"] = _tsmirrors_point()
-    models["ConvexAR(auto)"] = _tsmirrors_point(
-        beta="auto", lags="auto", target="auto", seasonal_period=season
+    # defaults only: the seasonal period describes the data (as season_length
+    # does for the peers); every other setting is ConvexAR's default
+    models["ConvexAR()"] = _tsmirrors_point(seasonal_period=season)
+    models['ConvexAR(cv_rule="min")'] = _tsmirrors_point(
+        seasonal_period=season, cv_rule="min"
     )
-    models["ConvexAR(auto,1se)"] = _tsmirrors_point(
-        beta="auto", lags="auto", target="auto", seasonal_period=season,
-        cv_rule="1se",
+    models["ConvexAR(lags=1, beta=1)"] = _tsmirrors_point(
+        lags=1, beta=1.0, target="difference"
     )
     models["ConvexQuantileAR()"] = _tsmirrors_quantile()
     models["ConvexQuantileAR(auto)"] = _tsmirrors_quantile(
@@ -156,7 +160,9 @@ def origins_of(n: int, h: int, n_origins: int) -> list[int]:
 
 def run_series(name, n_origins, which):
     y, m, h, window = load_series(name)
-    origins = origins_of(y.size, h, n_origins)
+    # an expanding window starts with four seasons (40 values at least)
+    first = max(4 * m, 40) if window is None else window
+    origins = [t for t in origins_of(y.size, h, n_origins) if t >= first]
     rows = []
     for label, fn in make_models(m, which).items():
         points, quants, scales = [], [], []
@@ -182,6 +188,7 @@ def run_series(name, n_origins, which):
         row = {
             "series": name,
             "model": label,
+            "origins": len(origins),
             "MASE h1": np.mean(np.abs(err[:, 0]) / scale[:, 0]),
             "MASE 1..H": np.mean(np.abs(err) / scale),
             "relMSE h1": np.mean(err[:, 0] ** 2) / np.mean((truth - naive)[:, 0] ** 2),
