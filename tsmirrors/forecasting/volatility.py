@@ -17,7 +17,8 @@ The location is the networks' intercepts (in units of ``sigma_t``). Lagged
 absolute changes let volatility clustering beyond ``sigma_t`` enter as
 inputs. Each level is one exact convex problem, the pinball-loss Lasso over
 the library of the inputs, solved to optimality by the LP quantile solver;
-``sigma_t`` is a closed-form filter, not a fitted stage. Quantiles never
+``sigma_t`` is a closed-form filter (``"ewma"``) or one exact squared Lasso
+(``"convex"``). Quantiles never
 cross: at every prediction the levels are sorted (monotone rearrangement,
 which never increases the pinball loss of the set), and ``sigma_t > 0``
 keeps that order in price units.
@@ -28,7 +29,14 @@ Volatility models (``volatility``):
   past changes, ``sigma_t^2 = sum_{s<t} lambda^{t-1-s} z_s^2 /
   sum_{s<t} lambda^{t-1-s}`` (normalized weights, so that no starting
   value is needed), with ``decay = lambda``;
+- ``"convex"``: a convex network of trailing means of past ``|z|``, fit
+  exactly as a squared Lasso (the homotopy's optimum), floored to stay
+  positive (:mod:`~tsmirrors.forecasting.scale_models`);
 - ``None``: a constant scale, the training standard deviation of ``z``.
+
+Settings of the scale (``decay="auto"``, ``scale_beta="auto"``) are chosen
+at every fit by a cross-validation on rolling folds of the training rows
+only (:func:`~tsmirrors.forecasting.scale_models.cv_scale`).
 
 The scale is recomputed from the newest observations at every forecast
 origin, also between refits, so intervals widen right after large moves.
@@ -48,6 +56,13 @@ from ..models.convex import ConvexNetRegressor
 from ..models.warm_start import WarmStart
 from .base import BaseForecaster, check_quantiles, check_steps
 from .calibration import CALIBRATIONS, AdaptiveConformal
+from .scale_models import (
+    check_decay,
+    convex_scale,
+    cv_scale,
+    ewma_volatility,
+    fit_convex_scale,
+)
 
 __all__ = [
     "TUNABLE_PARAMS",
@@ -58,56 +73,17 @@ __all__ = [
 
 #: Changes before the first training row: the scale needs a few observations.
 BURN_IN = 10
-VOLATILITIES = ("ewma", None)
-#: The settings a cross-validation (pinball loss) should choose, with grids
-#: around the defaults; ``set_params`` plugs the chosen values in.
+VOLATILITIES = ("ewma", "convex", None)
+#: Grids of the settings that ``"auto"`` chooses by cross-validation (the
+#: pinball loss of filtered historical simulation on rolling folds of the
+#: training rows, :func:`~tsmirrors.forecasting.scale_models.cv_scale`), and
+#: of ``beta``, which a caller may tune with ``set_params``.
 TUNABLE_PARAMS = {
     "beta": (1e-1, 3e-2, 1e-2, 3e-3, 1e-3),
     "decay": (0.9, 0.94, 0.97, 0.985),
+    "scale_beta": (1e-2, 1e-3, 1e-4),
 }
 SCALED_TARGETS = ("difference", "log_return")
-
-
-def _check_decay(decay) -> float:
-    if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or not (
-        0.0 < decay < 1.0
-    ):
-        raise ValueError(f"decay must be a number in (0, 1), got {decay!r}")
-    return float(decay)
-
-
-def ewma_volatility(changes, decay: float = 0.94) -> np.ndarray:
-    """Volatility known before each change, and after the last one.
-
-    ``sigma[t]^2 = sum_{s<t} decay^(t-1-s) z_s^2 / sum_{s<t} decay^(t-1-s)``
-    for ``t = 1..n``: entry ``t`` uses only ``changes[:t]``; the last entry
-    (``t = n``) is the scale of the next, unseen change.
-
-    Parameters
-    ----------
-    changes : array-like of shape (n,)
-    decay : float, default=0.94
-        RiskMetrics' daily decay.
-
-    Returns
-    -------
-    ndarray of shape (n + 1,)
-        ``sigma[0]`` is NaN (no past change).
-
-    Examples
-    --------
-    >>> ewma_volatility([3.0, 4.0], decay=0.5).round(6).tolist()
-    [nan, 3.0, 3.696846]
-    """
-    lam = _check_decay(decay)
-    z = np.asarray(changes, dtype=np.float64).reshape(-1)
-    out = np.full(z.size + 1, np.nan)
-    num = den = 0.0
-    for t in range(z.size):
-        num = lam * num + z[t] ** 2
-        den = lam * den + 1.0
-        out[t + 1] = num / den
-    return np.sqrt(out)
 
 
 class ScaledQuantileAR(BaseForecaster):
@@ -121,9 +97,25 @@ class ScaledQuantileAR(BaseForecaster):
     quantiles : sequence of float, default=(0.05, 0.5, 0.95)
     lags : int, default=1
         ``p``: lagged changes and lagged absolute changes in the inputs.
-    volatility : {"ewma", None}, default="ewma"
-    decay : float, default=0.94
-        EWMA decay ``lambda`` (RiskMetrics' value for daily data).
+    volatility : {"ewma", "convex", None}, default="ewma"
+        The scale model (module docstring and
+        :mod:`~tsmirrors.forecasting.scale_models`).
+    decay : float or "auto", default=0.94
+        EWMA decay ``lambda`` (RiskMetrics' value for daily data); ``"auto"``
+        chooses it from ``TUNABLE_PARAMS["decay"]`` at every fit by the
+        cross-validation of :func:`~tsmirrors.forecasting.scale_models.cv_scale`
+        (training rows only).
+    scale_windows : sequence of int, default=(1, 5, 25)
+        ``volatility="convex"``: the trailing means of ``|z|`` (over the last
+        ``k`` changes) that the scale network reads.
+    scale_beta : float or "auto", default=1e-3
+        ``volatility="convex"``: penalty of the scale network's squared Lasso
+        in the (4.3) scaling, on ``|z|`` in units of its training mean;
+        ``"auto"`` chooses it from ``TUNABLE_PARAMS["scale_beta"]`` like
+        ``decay``.
+    scale_features : int or None, default=20
+        ``volatility="convex"``: library features per input of the scale
+        network (None: the exact library).
     beta : float, default=0.01
         Penalty of ``(1/T) sum L_tau(u - f) + beta ||z||_1`` on the
         standardized target ``u_t = z_t / sigma_t``. The default was
@@ -154,6 +146,20 @@ class ScaledQuantileAR(BaseForecaster):
     quantiles_ : ndarray
     sigma_ : float
         The scale of the next change after the training series.
+    decay_ : float
+        ``volatility="ewma"``: the decay in use (chosen with ``"auto"``).
+    scale_model_ : ConvexNetRegressor
+        ``volatility="convex"``: the scale network, on inputs and target in
+        units of ``scale_unit_`` (the training mean of ``|z|``), with
+        ``scale_upper_`` the largest training input of each column.
+    scale_beta_ : float
+        ``volatility="convex"``: its penalty (chosen with ``"auto"``).
+    cv_results_ : dict or None
+        With ``decay="auto"`` or ``scale_beta="auto"``: the setting
+        (``param``), its ``grid``, the validation pinball loss per
+        candidate and fold (``fold_pinball``) and its mean
+        (``mean_pinball``), the folds' rows and the chosen value
+        (``best``); else None.
     n_rows_ : int
         Training rows (after the burn-in of the scale and the lags).
 
@@ -172,7 +178,10 @@ class ScaledQuantileAR(BaseForecaster):
         quantiles=(0.05, 0.5, 0.95),
         lags: int = 1,
         volatility="ewma",
-        decay: float = 0.94,
+        decay: float | str = 0.94,
+        scale_windows=(1, 5, 25),
+        scale_beta: float | str = 1e-3,
+        scale_features: int | None = 20,
         beta: float = 0.01,
         activation="abs",
         n_features: int | None = 20,
@@ -186,6 +195,9 @@ class ScaledQuantileAR(BaseForecaster):
         self.lags = lags
         self.volatility = volatility
         self.decay = decay
+        self.scale_windows = scale_windows
+        self.scale_beta = scale_beta
+        self.scale_features = scale_features
         self.beta = beta
         self.activation = activation
         self.n_features = n_features
@@ -209,16 +221,76 @@ class ScaledQuantileAR(BaseForecaster):
             raise ValueError(
                 f"calibration must be one of {CALIBRATIONS}, got {self.calibration!r}"
             )
-        _check_decay(self.decay)
+        if self.decay != "auto":
+            check_decay(self.decay)
+        if self.scale_beta != "auto":
+            check_nonnegative(self.scale_beta, "scale_beta")
+        windows = self.scale_windows
+        if (
+            not isinstance(windows, (tuple, list))
+            or not windows
+            or not all(
+                isinstance(k, numbers.Integral) and not isinstance(k, bool) and k >= 1
+                for k in windows
+            )
+        ):
+            raise ValueError(
+                "scale_windows must be a non-empty sequence of integers >= 1, "
+                f"got {windows!r}"
+            )
         check_nonnegative(self.beta, "beta")
 
-    def _scales(self, z: np.ndarray) -> np.ndarray:
+    def _first_row(self) -> int:
+        """First training row: after the lags and the scale's burn-in."""
+        first = max(self._n_lags(), BURN_IN)
+        if self.volatility == "convex":
+            first = max(first, max(int(k) for k in self.scale_windows))
+        return first
+
+    def _scales(self, z: np.ndarray, decay=None) -> np.ndarray:
         """``sigma[t]`` for ``t = 0..n`` (entry ``n``: the next change)."""
         if self.volatility is None:
             return np.full(z.size + 1, self.constant_scale_)
-        sigma = ewma_volatility(z, self.decay)
-        floor = self.scale_floor_
-        return np.maximum(sigma, floor)
+        if self.volatility == "convex":
+            return convex_scale(
+                self.scale_model_, self.scale_unit_, self.scale_upper_, z,
+                self.scale_windows_,
+            )
+        sigma = ewma_volatility(z, self.decay_ if decay is None else decay)
+        return np.maximum(sigma, self.scale_floor_)
+
+    def _fit_scale(self, z: np.ndarray, rows: np.ndarray, taus: np.ndarray) -> None:
+        """The scale model's state, its settings chosen by ``cv_scale``."""
+        self.cv_results_ = None
+        if self.volatility == "ewma":
+            self.decay_ = self.decay
+            if self.decay == "auto":
+                self.cv_results_ = cv_scale(
+                    z, rows, taus, TUNABLE_PARAMS["decay"],
+                    lambda d, _: self._scales(z, decay=d),
+                ) | {"param": "decay"}
+                self.decay_ = float(self.cv_results_["best"])
+        elif self.volatility == "convex":
+            self.scale_windows_ = tuple(int(k) for k in self.scale_windows)
+
+            def fit(beta, fit_rows):
+                return fit_convex_scale(
+                    z, fit_rows, self.scale_windows_, beta, self.scale_features,
+                    self.random_state,
+                )
+
+            self.scale_beta_ = self.scale_beta
+            if self.scale_beta == "auto":
+                def scales_of(beta, fit_rows):
+                    return convex_scale(*fit(beta, fit_rows), z, self.scale_windows_)
+
+                self.cv_results_ = cv_scale(
+                    z, rows, taus, TUNABLE_PARAMS["scale_beta"], scales_of
+                ) | {"param": "scale_beta"}
+                self.scale_beta_ = float(self.cv_results_["best"])
+            self.scale_model_, self.scale_unit_, self.scale_upper_ = fit(
+                self.scale_beta_, rows
+            )
 
     def _inputs(self, z: np.ndarray, sigma: np.ndarray, rows: np.ndarray):
         lags = self._n_lags()
@@ -260,19 +332,20 @@ class ScaledQuantileAR(BaseForecaster):
         levels = self._validate_fit_series(y, freq)
         z = self._fit_transform(levels)
         lags = self._n_lags()
-        first = max(lags, BURN_IN)
+        first = self._first_row()
         if z.size - first < 20:
             raise ValueError(
                 f"ScaledQuantileAR needs at least {first + 20} changes for "
-                f"lags={lags} (a burn-in of {BURN_IN} for the scale), got {z.size}"
+                f"lags={lags} (a burn-in of {first} for the scale), got {z.size}"
             )
         # a scale of 0 (flat stretches) would divide by zero: floor it at a
         # small fraction of the training spread
         spread = float(np.std(z))
         self.constant_scale_ = spread
         self.scale_floor_ = 1e-3 * spread
-        sigma = self._scales(z)
         rows = np.arange(first, z.size)
+        self._fit_scale(z, rows, taus)
+        sigma = self._scales(z)
         X = self._inputs(z, sigma, rows)
         u = z[rows] / sigma[rows]
         # neighbouring levels share the library and re-solve one LP from the
