@@ -161,18 +161,37 @@ def test_decay_auto_picks_the_smallest_cross_validated_loss():
     y = _garch_like(400, seed=6)
     model = ScaledQuantileAR(quantiles=TAUS, decay="auto").fit(y)
     cv = model.cv_results_
-    assert cv["param"] == "decay"
-    np.testing.assert_array_equal(cv["grid"], TUNABLE_PARAMS["decay"])
-    assert model.decay_ == cv["grid"][np.argmin(cv["mean_pinball"])]
+    assert cv["param"] == ("decay", "long_run")
+    np.testing.assert_array_equal(cv["grid"][:, 0], TUNABLE_PARAMS["decay"])
+    np.testing.assert_array_equal(cv["grid"][:, 1], 0.0)  # long_run stays fixed
+    assert model.decay_ == cv["grid"][np.argmin(cv["mean_pinball"]), 0]
     # the first candidate's loss recomputed from its definition
     z = np.diff(y)
     rows = np.arange(10, z.size)
-    sigma = np.maximum(ewma_volatility(z, cv["grid"][0]), 1e-3 * np.std(z))
+    sigma = np.maximum(ewma_volatility(z, cv["grid"][0, 0]), 1e-3 * np.std(z))
     ref = fhs_pinball(z, sigma, rows, np.array(TAUS), [tuple(f) for f in cv["folds"]])
     np.testing.assert_allclose(cv["fold_pinball"][0], ref, rtol=1e-12)
     assert model.sigma_ == pytest.approx(
         max(ewma_volatility(z, model.decay_)[-1], 1e-3 * np.std(z)), rel=1e-12
     )
+
+
+def test_long_run_mixes_in_the_training_mean_square():
+    y = _garch_like(300, seed=9)
+    z = np.diff(y)
+    model = ScaledQuantileAR(long_run=0.2).fit(y)
+    v = np.mean(z[10:] ** 2)
+    assert model.long_run_var_ == pytest.approx(v, rel=1e-12)
+    expected = np.sqrt(0.8 * ewma_volatility(z)[-1] ** 2 + 0.2 * v)
+    assert model.sigma_ == pytest.approx(expected, rel=1e-12)
+    # with both "auto", every (decay, long_run) pair is a candidate
+    both = ScaledQuantileAR(decay="auto", long_run="auto").fit(y)
+    grid = both.cv_results_["grid"]
+    assert grid.shape == (
+        len(TUNABLE_PARAMS["decay"]) * len(TUNABLE_PARAMS["long_run"]), 2
+    )
+    best = grid[np.argmin(both.cv_results_["mean_pinball"])]
+    assert (both.decay_, both.long_run_) == tuple(best)
 
 
 def test_cross_validation_reads_only_rows_before_each_block():
@@ -201,8 +220,11 @@ def test_cross_validation_reads_only_rows_before_each_block():
     assert a[0] == b[0]
 
 
-@pytest.mark.parametrize("params", [{"decay": "auto"}, {"volatility": "convex",
-                                                          "scale_beta": "auto"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"decay": "auto"}, {"decay": "auto", "long_run": "auto"},
+     {"volatility": "convex", "scale_beta": "auto"}],
+)
 def test_auto_settings_ignore_values_after_the_cut(params):
     y = _garch_like(400, seed=8)
     cut = 330
@@ -224,6 +246,7 @@ def test_auto_settings_ignore_values_after_the_cut(params):
     ("params", "message"),
     [
         ({"decay": "best"}, "decay must be a number in"),
+        ({"long_run": 1.0}, "long_run must be a number in"),
         ({"scale_beta": -1.0}, "scale_beta"),
         ({"volatility": "convex", "scale_windows": (0, 5)}, "scale_windows"),
         ({"volatility": "convex", "scale_windows": ()}, "scale_windows"),

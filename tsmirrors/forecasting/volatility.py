@@ -28,7 +28,9 @@ Volatility models (``volatility``):
 - ``"ewma"``: RiskMetrics-style exponentially weighted mean of the squared
   past changes, ``sigma_t^2 = sum_{s<t} lambda^{t-1-s} z_s^2 /
   sum_{s<t} lambda^{t-1-s}`` (normalized weights, so that no starting
-  value is needed), with ``decay = lambda``;
+  value is needed), with ``decay = lambda``, optionally mixed with the
+  training mean square, ``(1 - w) sigma_t^2 + w mean(z^2)`` (``long_run =
+  w``, a level the scale reverts to, like GARCH's ``omega``);
 - ``"convex"``: a convex network of trailing means of past ``|z|``, fit
   exactly as a squared Lasso (the homotopy's optimum), floored to stay
   positive (:mod:`~tsmirrors.forecasting.scale_models`);
@@ -81,6 +83,7 @@ VOLATILITIES = ("ewma", "convex", None)
 TUNABLE_PARAMS = {
     "beta": (1e-1, 3e-2, 1e-2, 3e-3, 1e-3),
     "decay": (0.9, 0.94, 0.97, 0.985),
+    "long_run": (0.0, 0.1, 0.2, 0.3),
     "scale_beta": (1e-2, 1e-3, 1e-4),
 }
 SCALED_TARGETS = ("difference", "log_return")
@@ -105,6 +108,11 @@ class ScaledQuantileAR(BaseForecaster):
         chooses it from ``TUNABLE_PARAMS["decay"]`` at every fit by the
         cross-validation of :func:`~tsmirrors.forecasting.scale_models.cv_scale`
         (training rows only).
+    long_run : float or "auto", default=0.0
+        ``w`` of ``sigma_t^2 = (1 - w) ewma_t^2 + w v``, ``v`` the training
+        mean of ``z^2``: the scale reverts towards a long-run level (GARCH's
+        ``omega``). ``"auto"`` chooses it from ``TUNABLE_PARAMS["long_run"]``
+        (jointly with ``decay`` when both are ``"auto"``).
     scale_windows : sequence of int, default=(1, 5, 25)
         ``volatility="convex"``: the trailing means of ``|z|`` (over the last
         ``k`` changes) that the scale network reads.
@@ -146,8 +154,11 @@ class ScaledQuantileAR(BaseForecaster):
     quantiles_ : ndarray
     sigma_ : float
         The scale of the next change after the training series.
-    decay_ : float
-        ``volatility="ewma"``: the decay in use (chosen with ``"auto"``).
+    decay_, long_run_ : float
+        ``volatility="ewma"``: the decay and long-run weight in use (chosen
+        with ``"auto"``).
+    long_run_var_ : float
+        ``volatility="ewma"``: ``v``, the training mean of ``z^2``.
     scale_model_ : ConvexNetRegressor
         ``volatility="convex"``: the scale network, on inputs and target in
         units of ``scale_unit_`` (the training mean of ``|z|``), with
@@ -179,6 +190,7 @@ class ScaledQuantileAR(BaseForecaster):
         lags: int = 1,
         volatility="ewma",
         decay: float | str = 0.94,
+        long_run: float | str = 0.0,
         scale_windows=(1, 5, 25),
         scale_beta: float | str = 1e-3,
         scale_features: int | None = 20,
@@ -195,6 +207,7 @@ class ScaledQuantileAR(BaseForecaster):
         self.lags = lags
         self.volatility = volatility
         self.decay = decay
+        self.long_run = long_run
         self.scale_windows = scale_windows
         self.scale_beta = scale_beta
         self.scale_features = scale_features
@@ -223,6 +236,14 @@ class ScaledQuantileAR(BaseForecaster):
             )
         if self.decay != "auto":
             check_decay(self.decay)
+        if self.long_run != "auto" and (
+            isinstance(self.long_run, bool)
+            or not isinstance(self.long_run, numbers.Real)
+            or not 0.0 <= self.long_run < 1.0
+        ):
+            raise ValueError(
+                f"long_run must be a number in [0, 1) or 'auto', got {self.long_run!r}"
+            )
         if self.scale_beta != "auto":
             check_nonnegative(self.scale_beta, "scale_beta")
         windows = self.scale_windows
@@ -247,8 +268,13 @@ class ScaledQuantileAR(BaseForecaster):
             first = max(first, max(int(k) for k in self.scale_windows))
         return first
 
-    def _scales(self, z: np.ndarray, decay=None) -> np.ndarray:
-        """``sigma[t]`` for ``t = 0..n`` (entry ``n``: the next change)."""
+    def _scales(self, z: np.ndarray, decay=None, long_run=None,
+                long_run_var=None) -> np.ndarray:
+        """``sigma[t]`` for ``t = 0..n`` (entry ``n``: the next change).
+
+        ``decay``, ``long_run`` and ``long_run_var`` override the fitted
+        ones (cross-validation candidates).
+        """
         if self.volatility is None:
             return np.full(z.size + 1, self.constant_scale_)
         if self.volatility == "convex":
@@ -257,19 +283,37 @@ class ScaledQuantileAR(BaseForecaster):
                 self.scale_windows_,
             )
         sigma = ewma_volatility(z, self.decay_ if decay is None else decay)
+        w = self.long_run_ if long_run is None else long_run
+        if w:
+            v = self.long_run_var_ if long_run_var is None else long_run_var
+            sigma = np.sqrt((1.0 - w) * sigma**2 + w * v)
         return np.maximum(sigma, self.scale_floor_)
 
     def _fit_scale(self, z: np.ndarray, rows: np.ndarray, taus: np.ndarray) -> None:
         """The scale model's state, its settings chosen by ``cv_scale``."""
         self.cv_results_ = None
         if self.volatility == "ewma":
-            self.decay_ = self.decay
-            if self.decay == "auto":
-                self.cv_results_ = cv_scale(
-                    z, rows, taus, TUNABLE_PARAMS["decay"],
-                    lambda d, _: self._scales(z, decay=d),
-                ) | {"param": "decay"}
-                self.decay_ = float(self.cv_results_["best"])
+            self.long_run_var_ = float(np.mean(z[rows] ** 2))
+            names = [p for p in ("decay", "long_run") if getattr(self, p) == "auto"]
+            self.decay_, self.long_run_ = self.decay, self.long_run
+            if names:
+                grid = [
+                    (d, w)
+                    for d in (TUNABLE_PARAMS["decay"] if "decay" in names
+                              else (self.decay,))
+                    for w in (TUNABLE_PARAMS["long_run"] if "long_run" in names
+                              else (self.long_run,))
+                ]
+
+                def scales_of(setting, fit_rows):
+                    d, w = setting
+                    return self._scales(z, decay=d, long_run=w,
+                                        long_run_var=np.mean(z[fit_rows] ** 2))
+
+                self.cv_results_ = cv_scale(z, rows, taus, grid, scales_of) | {
+                    "param": ("decay", "long_run")
+                }
+                self.decay_, self.long_run_ = map(float, self.cv_results_["best"])
         elif self.volatility == "convex":
             self.scale_windows_ = tuple(int(k) for k in self.scale_windows)
 
