@@ -34,7 +34,9 @@ def _garch_like(n=400, seed=0):
 @pytest.fixture(scope="module")
 def convex():
     y = _garch_like()
-    model = ScaledQuantileAR(quantiles=TAUS, lags=2, volatility="convex")
+    model = ScaledQuantileAR(
+        quantiles=TAUS, lags=2, volatility="convex", target="difference"
+    )
     return y, model.fit(y)
 
 
@@ -159,7 +161,9 @@ def test_fhs_pinball_by_hand():
 
 def test_decay_auto_picks_the_smallest_cross_validated_loss():
     y = _garch_like(400, seed=6)
-    model = ScaledQuantileAR(quantiles=TAUS, decay="auto").fit(y)
+    model = ScaledQuantileAR(
+        quantiles=TAUS, decay="auto", long_run=0.0, target="difference"
+    ).fit(y)
     cv = model.cv_results_
     assert cv["param"] == ("decay", "long_run")
     np.testing.assert_array_equal(cv["grid"][:, 0], TUNABLE_PARAMS["decay"])
@@ -179,13 +183,13 @@ def test_decay_auto_picks_the_smallest_cross_validated_loss():
 def test_long_run_mixes_in_the_training_mean_square():
     y = _garch_like(300, seed=9)
     z = np.diff(y)
-    model = ScaledQuantileAR(long_run=0.2).fit(y)
+    model = ScaledQuantileAR(long_run=0.2, decay=0.94, target="difference").fit(y)
     v = np.mean(z[10:] ** 2)
     assert model.long_run_var_ == pytest.approx(v, rel=1e-12)
     expected = np.sqrt(0.8 * ewma_volatility(z)[-1] ** 2 + 0.2 * v)
     assert model.sigma_ == pytest.approx(expected, rel=1e-12)
     # with both "auto", every (decay, long_run) pair is a candidate
-    both = ScaledQuantileAR(decay="auto", long_run="auto").fit(y)
+    both = ScaledQuantileAR().fit(y)  # both "auto" by default
     grid = both.cv_results_["grid"]
     assert grid.shape == (
         len(TUNABLE_PARAMS["decay"]) * len(TUNABLE_PARAMS["long_run"]), 2

@@ -103,12 +103,13 @@ class ScaledQuantileAR(BaseForecaster):
     volatility : {"ewma", "convex", None}, default="ewma"
         The scale model (module docstring and
         :mod:`~tsmirrors.forecasting.scale_models`).
-    decay : float or "auto", default=0.94
-        EWMA decay ``lambda`` (RiskMetrics' value for daily data); ``"auto"``
-        chooses it from ``TUNABLE_PARAMS["decay"]`` at every fit by the
-        cross-validation of :func:`~tsmirrors.forecasting.scale_models.cv_scale`
-        (training rows only).
-    long_run : float or "auto", default=0.0
+    decay : float or "auto", default="auto"
+        EWMA decay ``lambda`` (0.94 is RiskMetrics' value for daily data);
+        ``"auto"`` chooses it from ``TUNABLE_PARAMS["decay"]`` at every fit by
+        the cross-validation of
+        :func:`~tsmirrors.forecasting.scale_models.cv_scale` (training rows
+        only).
+    long_run : float or "auto", default="auto"
         ``w`` of ``sigma_t^2 = (1 - w) ewma_t^2 + w v``, ``v`` the training
         mean of ``z^2``: the scale reverts towards a long-run level (GARCH's
         ``omega``). ``"auto"`` chooses it from ``TUNABLE_PARAMS["long_run"]``
@@ -136,7 +137,9 @@ class ScaledQuantileAR(BaseForecaster):
         (``sampling``); None uses the exact library (every data point a
         knot: the global optimum over all networks, much slower).
     sampling : {"sequential", "uniform"}, default="sequential"
-    target : {"difference", "log_return"}, default="difference"
+    target : {"log_return", "difference"}, default="log_return"
+        Changes ``z`` as log returns (the series must be positive; a scale
+        of returns does not drift with the price level) or differences.
     calibration : {None, "adaptive"}, default=None
         ``"adaptive"``: a backtest recalibrates the quantiles online with
         adaptive conformal inference (:meth:`online_calibrator`); fitting
@@ -189,8 +192,8 @@ class ScaledQuantileAR(BaseForecaster):
         quantiles=(0.05, 0.5, 0.95),
         lags: int = 1,
         volatility="ewma",
-        decay: float | str = 0.94,
-        long_run: float | str = 0.0,
+        decay: float | str = "auto",
+        long_run: float | str = "auto",
         scale_windows=(1, 5, 25),
         scale_beta: float | str = 1e-3,
         scale_features: int | None = 20,
@@ -198,7 +201,7 @@ class ScaledQuantileAR(BaseForecaster):
         activation="abs",
         n_features: int | None = 20,
         sampling: str = "sequential",
-        target: str = "difference",
+        target: str = "log_return",
         calibration=None,
         adaptation_rate: float = 0.005,
         random_state=0,
