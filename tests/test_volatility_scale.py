@@ -125,7 +125,7 @@ def test_convex_quantiles_never_cross():
 
 @pytest.mark.parametrize(
     "params", [{"volatility": "convex"}, {"volatility": "convex", "scale_beta": "auto"},
-               {"decay": "auto"}]
+               {"beta": "auto"}]
 )
 def test_save_and_load_keep_the_scale_model(params, tmp_path):
     y = _garch_like(300, seed=4)
@@ -136,10 +136,12 @@ def test_save_and_load_keep_the_scale_model(params, tmp_path):
         again.predict_quantiles(1, last_window=window),
         model.predict_quantiles(1, last_window=window),
     )
-    if model.cv_results_ is not None:
-        np.testing.assert_array_equal(
-            again.cv_results_["mean_pinball"], model.cv_results_["mean_pinball"]
-        )
+    for name in ("cv_results_", "beta_cv_results_"):
+        if getattr(model, name) is not None:
+            np.testing.assert_array_equal(
+                getattr(again, name)["mean_pinball"],
+                getattr(model, name)["mean_pinball"],
+            )
 
 
 def test_fhs_pinball_by_hand():
@@ -259,3 +261,48 @@ def test_auto_settings_ignore_values_after_the_cut(params):
 def test_bad_scale_settings_are_refused(params, message):
     with pytest.raises(ValueError, match=message):
         ScaledQuantileAR(**params).fit(_garch_like(100))
+
+
+def test_beta_auto_picks_the_smallest_validation_pinball_loss():
+    y = _garch_like(200, seed=10)
+    taus = (0.1, 0.5, 0.9)
+    model = ScaledQuantileAR(quantiles=taus, lags=2, beta="auto").fit(y)
+    cv = model.beta_cv_results_
+    np.testing.assert_array_equal(cv["grid"], TUNABLE_PARAMS["beta"])
+    assert model.beta_ == cv["grid"][np.argmin(cv["mean_pinball"])]
+    # a candidate's loss recomputed from its definition: networks fit on the
+    # rows before the validation rows, sorted quantiles, pinball in z units
+    stop, start, end = cv["rows"]
+    fixed = ScaledQuantileAR(quantiles=taus, lags=2, beta=cv["grid"][1]).fit(y)
+    z = fixed.transform_.forward(y)
+    sigma = fixed._scales(z)
+    rows = np.arange(10, z.size)
+    X = fixed._inputs(z, sigma, rows)
+    u = z[rows] / sigma[rows]
+    head = ScaledQuantileAR(quantiles=taus, lags=2, beta=cv["grid"][1])
+    head.beta_ = cv["grid"][1]
+    q = np.sort(np.column_stack(
+        [head._fit_level(t, X[:stop], u[:stop]).predict(X[start:end]) for t in taus]
+    ), axis=1)
+    d = (u[start:end, None] - q) * sigma[rows][start:end, None]
+    t = np.array(taus)
+    ref = np.mean(np.maximum(t * d, (t - 1) * d))
+    # the candidates share one warm-started LP; the optimum is the same LP's
+    # (objective-level agreement, forecasts to solver accuracy)
+    assert cv["mean_pinball"][1] == pytest.approx(ref, rel=1e-6)
+    # the final networks use the chosen penalty
+    assert model.models_[0].beta == pytest.approx(u.size * model.beta_, rel=1e-12)
+
+
+def test_beta_auto_ignores_values_after_the_cut():
+    y = _garch_like(300, seed=11)
+    cut = 250
+    other = y.copy()
+    other[cut:] = other[cut - 1] + 100.0 * np.sin(np.arange(y.size - cut))
+    kw = dict(quantiles=(0.1, 0.9), beta="auto")
+    m1 = ScaledQuantileAR(**kw).fit(y[:cut])
+    m2 = ScaledQuantileAR(**kw).fit(other[:cut])
+    np.testing.assert_array_equal(
+        m1.beta_cv_results_["mean_pinball"], m2.beta_cv_results_["mean_pinball"]
+    )
+    pd.testing.assert_frame_equal(m1.predict_quantiles(1), m2.predict_quantiles(1))

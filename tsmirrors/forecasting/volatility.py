@@ -59,12 +59,15 @@ from ..models.warm_start import WarmStart
 from .base import BaseForecaster, check_quantiles, check_steps
 from .calibration import CALIBRATIONS, AdaptiveConformal
 from .scale_models import (
+    CV_FOLDS,
+    CV_VAL_FRACTION,
     check_decay,
     convex_scale,
     cv_scale,
     ewma_volatility,
     fit_convex_scale,
 )
+from .selection import rolling_folds
 
 __all__ = [
     "TUNABLE_PARAMS",
@@ -125,12 +128,15 @@ class ScaledQuantileAR(BaseForecaster):
     scale_features : int or None, default=20
         ``volatility="convex"``: library features per input of the scale
         network (None: the exact library).
-    beta : float, default=0.01
+    beta : float or "auto", default=0.01
         Penalty of ``(1/T) sum L_tau(u - f) + beta ||z||_1`` on the
         standardized target ``u_t = z_t / sigma_t``. The default was
         chosen on a holdout of the daily BTC series: at 0.01 the tails keep
         few or no neurons (the scale does the work) and the median a few.
-        Pass the value chosen by cross-validation to tune it.
+        ``"auto"`` chooses it from ``TUNABLE_PARAMS["beta"]`` at every fit:
+        the networks are fit on the training rows before the scale's first
+        validation block and scored by their pinball loss on the rest
+        (``beta_cv_results_``); it costs several fits.
     activation : str, default="abs"
     n_features : int or None, default=20
         Library features per input column, taken at data points
@@ -168,6 +174,12 @@ class ScaledQuantileAR(BaseForecaster):
         ``scale_upper_`` the largest training input of each column.
     scale_beta_ : float
         ``volatility="convex"``: its penalty (chosen with ``"auto"``).
+    beta_ : float
+        The penalty in use (chosen with ``beta="auto"``).
+    beta_cv_results_ : dict or None
+        With ``beta="auto"``: its ``grid``, the validation pinball loss of
+        each candidate (``mean_pinball``), the chosen ``best`` and the
+        ``rows`` (fit stop, validation start and stop); else None.
     cv_results_ : dict or None
         With ``decay="auto"`` or ``scale_beta="auto"``: the setting
         (``param``), its ``grid``, the validation pinball loss per
@@ -186,6 +198,9 @@ class ScaledQuantileAR(BaseForecaster):
     >>> model.predict_quantiles(1).shape
     (1, 2)
     """
+
+    #: Whether ``beta="auto"`` is cross-validated (the linear baseline has none).
+    _tunes_beta = True
 
     def __init__(
         self,
@@ -262,7 +277,8 @@ class ScaledQuantileAR(BaseForecaster):
                 "scale_windows must be a non-empty sequence of integers >= 1, "
                 f"got {windows!r}"
             )
-        check_nonnegative(self.beta, "beta")
+        if self.beta != "auto":
+            check_nonnegative(self.beta, "beta")
 
     def _first_row(self) -> int:
         """First training row: after the lags and the scale's burn-in."""
@@ -346,15 +362,49 @@ class ScaledQuantileAR(BaseForecaster):
         return np.ascontiguousarray(np.hstack([lagged / s, np.abs(lagged) / s]))
 
     # --------------------------------------------------------------- fit
-    def _fit_level(self, tau: float, X: np.ndarray, u: np.ndarray, warm_start=None):
+    def _cv_beta(self, X, u, sigma_rows, taus) -> dict:
+        """Choose ``beta`` from ``TUNABLE_PARAMS["beta"]`` on the training rows.
+
+        The networks of every level are fit on the rows before the scale's
+        first validation block (the same rolling folds) and scored by the
+        pinball loss, in units of the changes, of their sorted quantiles on
+        the validation rows; one warm-start handle serves every candidate
+        (the same library and LP, only the penalty changes).
+        """
+        folds = rolling_folds(u.size, CV_FOLDS, val_fraction=CV_VAL_FRACTION)
+        stop, start, end = folds[0][0], folds[0][1], folds[-1][2]
+        X_fit, u_fit = np.ascontiguousarray(X[:stop]), u[:stop]
+        X_val = np.ascontiguousarray(X[start:end])
+        handle = WarmStart()
+        grid = TUNABLE_PARAMS["beta"]
+        losses = []
+        for beta in grid:
+            q = np.sort(np.column_stack([
+                self._fit_level(float(tau), X_fit, u_fit, handle, beta=beta)
+                ._decision(X_val)
+                for tau in taus
+            ]), axis=1)
+            d = (u[start:end, None] - q) * sigma_rows[start:end, None]
+            losses.append(float(np.mean(np.maximum(taus * d, (taus - 1) * d))))
+        losses = np.asarray(losses)
+        return {
+            "grid": np.asarray(grid, dtype=np.float64),
+            "mean_pinball": losses,
+            "best": float(grid[int(np.argmin(losses))]),
+            "rows": np.array([stop, start, end], dtype=np.int64),
+        }
+
+    def _fit_level(self, tau: float, X: np.ndarray, u: np.ndarray, warm_start=None,
+                   beta=None):
         """The quantile network of one level on the standardized rows.
 
         ``warm_start`` (a :class:`~tsmirrors.models.warm_start.WarmStart`
-        shared by the levels of one fit) reuses the library and the LP.
+        shared by the levels of one fit) reuses the library and the LP;
+        ``beta`` overrides the fitted ``beta_``.
         """
         model = ConvexNetRegressor(
             activation=self.activation,
-            beta=u.size * self.beta,
+            beta=u.size * (self.beta_ if beta is None else beta),
             loss="quantile",
             quantile=tau,
             n_features=self.n_features,
@@ -397,6 +447,11 @@ class ScaledQuantileAR(BaseForecaster):
         u = z[rows] / sigma[rows]
         # neighbouring levels share the library and re-solve one LP from the
         # previous level's basis; the handle is dropped after the fit
+        self.beta_cv_results_ = None
+        self.beta_ = self.beta
+        if self.beta == "auto" and self._tunes_beta:
+            self.beta_cv_results_ = self._cv_beta(X, u, sigma[rows], taus)
+            self.beta_ = self.beta_cv_results_["best"]
         handle = WarmStart()
         self.models_ = [self._fit_level(float(tau), X, u, handle) for tau in taus]
         self.quantiles_ = taus
@@ -473,7 +528,10 @@ class ScaledLinearQuantileAR(ScaledQuantileAR):
     (1, 2)
     """
 
-    def _fit_level(self, tau: float, X: np.ndarray, u: np.ndarray, warm_start=None):
+    _tunes_beta = False
+
+    def _fit_level(self, tau: float, X: np.ndarray, u: np.ndarray, warm_start=None,
+                   beta=None):
         from sklearn.linear_model import QuantileRegressor
 
         return QuantileRegressor(quantile=tau, alpha=0.0, solver="highs").fit(X, u)
