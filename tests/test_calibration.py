@@ -84,3 +84,38 @@ def test_backtest_applies_adaptive_calibration():
 def test_bad_gamma_is_refused():
     with pytest.raises(ValueError, match="gamma must be"):
         AdaptiveConformal(TAUS, gamma=0.0)
+
+
+def test_convex_quantile_ar_backtest_applies_adaptive_calibration():
+    from tsmirrors.forecasting import ConvexQuantileAR
+
+    rng = np.random.default_rng(1)
+    sd = np.where(np.arange(160) < 80, 1.0, 3.0)
+    y = 500 + np.cumsum(sd * rng.standard_normal(160))
+    kw = dict(initial_train_size=100, refit=30, window="rolling", progress=False,
+              metrics=("pinball",))
+    model = ConvexQuantileAR(quantiles=TAUS, lags=2, n_features=8, random_state=0)
+    _, plain = backtest(model, y, **kw)
+    adaptive_model = model.set_params(calibration="adaptive", adaptation_rate=0.02)
+    _, adaptive = backtest(adaptive_model, y, **kw)
+    cols = [f"q_{t:g}" for t in TAUS]
+    expected = AdaptiveConformal(TAUS, gamma=0.02).calibrate(
+        plain[cols].to_numpy(), plain["y_true"].to_numpy()
+    )
+    np.testing.assert_allclose(adaptive[cols].to_numpy(), expected, rtol=1e-12)
+    assert not np.allclose(adaptive[cols].to_numpy(), plain[cols].to_numpy())
+    # the fit itself is the uncalibrated one (no rows held out)
+    fitted = adaptive_model.fit(y[:100])
+    assert fitted.n_calibration_ == 0
+    np.testing.assert_array_equal(
+        fitted.predict_quantiles(1).to_numpy(),
+        model.set_params(calibration=None).fit(y[:100]).predict_quantiles(1).to_numpy(),
+    )
+
+
+def test_convex_quantile_ar_refuses_a_bad_adaptation_rate():
+    from tsmirrors.forecasting import ConvexQuantileAR
+
+    y = 100 + np.cumsum(np.random.default_rng(2).standard_normal(80))
+    with pytest.raises(ValueError, match="gamma must be"):
+        ConvexQuantileAR(calibration="adaptive", adaptation_rate=2.0).fit(y)

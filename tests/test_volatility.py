@@ -85,7 +85,7 @@ def test_quantiles_never_cross():
 
 def test_constant_scale_without_a_volatility_model():
     y = _garch_like(300)
-    model = ScaledQuantileAR(volatility=None).fit(y)
+    model = ScaledQuantileAR(volatility=None, target="difference").fit(y)
     assert model.scale(y[:100]) == model.scale(y) == pytest.approx(np.std(np.diff(y)))
 
 
@@ -123,7 +123,9 @@ def test_linear_baseline_matches_sklearn_on_the_scaled_rows():
     from tsmirrors.forecasting.volatility import ScaledLinearQuantileAR
 
     y = _garch_like(200)
-    model = ScaledLinearQuantileAR(quantiles=(0.1, 0.9)).fit(y)
+    model = ScaledLinearQuantileAR(
+        quantiles=(0.1, 0.9), target="difference", decay=0.94, long_run=0.0
+    ).fit(y)
     z = np.diff(y)
     sigma = ewma_volatility(z, 0.94)
     rows = np.arange(10, z.size)

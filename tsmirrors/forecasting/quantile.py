@@ -16,9 +16,13 @@ from ..models.convex import ConvexNetRegressor
 from ..models.warm_start import WarmStart
 from .autofit import lags_in_use, resolve_settings
 from .base import BaseForecaster, check_quantiles, check_steps
+from .calibration import AdaptiveConformal
 from .models import DEFAULT_TARGET, _library_choice
 
-__all__ = ["ConvexQuantileAR"]
+__all__ = ["CALIBRATIONS", "ConvexQuantileAR"]
+
+#: Calibrations of :class:`ConvexQuantileAR`.
+CALIBRATIONS = (None, "conformal", "adaptive")
 
 
 # --------------------------------------------------------- quantile AR
@@ -76,7 +80,14 @@ class ConvexQuantileAR(BaseForecaster):
         every level and horizon, by the mean one-step pinball loss over the
         levels on a warm-started geometric grid
         (:mod:`tsmirrors.forecasting.selection`).
-    calibration : {None, "conformal"}, default=None
+    calibration : {None, "conformal", "adaptive"}, default=None
+        ``"conformal"``: split-conformal shifts from the held-out rows (see
+        above). ``"adaptive"``: the fit is the uncalibrated one, and a
+        backtest recalibrates the one-step quantiles online with adaptive
+        conformal inference from past outcomes only (:meth:`online_calibrator`,
+        :class:`~tsmirrors.forecasting.calibration.AdaptiveConformal`).
+    adaptation_rate : float, default=0.005
+        ``gamma`` of adaptive conformal inference (``calibration="adaptive"``).
     calibration_size : int or float, default=0.25
         Trailing rows (an int) or fraction of rows (a float in (0, 1)) used
         for calibration. A central interval of coverage ``c`` needs at least
@@ -115,6 +126,7 @@ class ConvexQuantileAR(BaseForecaster):
         cv: int = 3,
         cv_gap: int = 0,
         cv_rule: str = "min",
+        adaptation_rate: float = 0.005,
     ):
         self.quantiles = quantiles
         self.lags = lags
@@ -134,6 +146,7 @@ class ConvexQuantileAR(BaseForecaster):
         self.cv = cv
         self.cv_gap = cv_gap
         self.cv_rule = cv_rule
+        self.adaptation_rate = adaptation_rate
 
     def _n_calibration(self, n_rows: int) -> int:
         size = self.calibration_size
@@ -156,10 +169,12 @@ class ConvexQuantileAR(BaseForecaster):
         """Fit one quantile network per level and horizon (and calibrate)."""
         taus = check_quantiles(self.quantiles)
         max_h = check_steps(self.max_horizon)
-        if self.calibration not in (None, "conformal"):
+        if self.calibration not in CALIBRATIONS:
             raise ValueError(
-                f"calibration must be None or 'conformal', got {self.calibration!r}"
+                f"calibration must be one of {CALIBRATIONS}, got {self.calibration!r}"
             )
+        if self.calibration == "adaptive":
+            self.online_calibrator()  # checks adaptation_rate
         self.__dict__.pop("lags_", None)
         levels = self._validate_fit_series(y, freq)
         resolve_settings(
@@ -181,7 +196,7 @@ class ConvexQuantileAR(BaseForecaster):
             )
         start = np.arange(lags, lags + n_rows)
         X = np.column_stack([z[start - k] for k in self.lags_])
-        n_cal = self._n_calibration(n_rows) if self.calibration else 0
+        n_cal = self._n_calibration(n_rows) if self.calibration == "conformal" else 0
         if n_cal:
             self._check_calibration_rows(taus, n_cal, n_rows)
         n_fit = n_rows - n_cal
@@ -296,6 +311,14 @@ class ConvexQuantileAR(BaseForecaster):
             rows.append(self.transform_.to_level(q * self.z_scale_, window[-1]))
         return pd.DataFrame(
             rows, index=self._future_index(steps, last), columns=list(self.quantiles_)
+        )
+
+    def online_calibrator(self) -> AdaptiveConformal | None:
+        """The online recalibration a backtest applies (None without one)."""
+        if self.calibration != "adaptive":
+            return None
+        return AdaptiveConformal(
+            check_quantiles(self.quantiles), gamma=self.adaptation_rate
         )
 
     def predict(self, steps: int = 1, last_window=None) -> pd.DataFrame:

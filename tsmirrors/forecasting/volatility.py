@@ -17,7 +17,8 @@ The location is the networks' intercepts (in units of ``sigma_t``). Lagged
 absolute changes let volatility clustering beyond ``sigma_t`` enter as
 inputs. Each level is one exact convex problem, the pinball-loss Lasso over
 the library of the inputs, solved to optimality by the LP quantile solver;
-``sigma_t`` is a closed-form filter, not a fitted stage. Quantiles never
+``sigma_t`` is a closed-form filter (``"ewma"``) or one exact squared Lasso
+(``"convex"``). Quantiles never
 cross: at every prediction the levels are sorted (monotone rearrangement,
 which never increases the pinball loss of the set), and ``sigma_t > 0``
 keeps that order in price units.
@@ -27,8 +28,17 @@ Volatility models (``volatility``):
 - ``"ewma"``: RiskMetrics-style exponentially weighted mean of the squared
   past changes, ``sigma_t^2 = sum_{s<t} lambda^{t-1-s} z_s^2 /
   sum_{s<t} lambda^{t-1-s}`` (normalized weights, so that no starting
-  value is needed), with ``decay = lambda``;
+  value is needed), with ``decay = lambda``, optionally mixed with the
+  training mean square, ``(1 - w) sigma_t^2 + w mean(z^2)`` (``long_run =
+  w``, a level the scale reverts to, like GARCH's ``omega``);
+- ``"convex"``: a convex network of trailing means of past ``|z|``, fit
+  exactly as a squared Lasso (the homotopy's optimum), floored to stay
+  positive (:mod:`~tsmirrors.forecasting.scale_models`);
 - ``None``: a constant scale, the training standard deviation of ``z``.
+
+Settings of the scale (``decay="auto"``, ``scale_beta="auto"``) are chosen
+at every fit by a cross-validation on rolling folds of the training rows
+only (:func:`~tsmirrors.forecasting.scale_models.cv_scale`).
 
 The scale is recomputed from the newest observations at every forecast
 origin, also between refits, so intervals widen right after large moves.
@@ -48,6 +58,16 @@ from ..models.convex import ConvexNetRegressor
 from ..models.warm_start import WarmStart
 from .base import BaseForecaster, check_quantiles, check_steps
 from .calibration import CALIBRATIONS, AdaptiveConformal
+from .scale_models import (
+    CV_FOLDS,
+    CV_VAL_FRACTION,
+    check_decay,
+    convex_scale,
+    cv_scale,
+    ewma_volatility,
+    fit_convex_scale,
+)
+from .selection import rolling_folds
 
 __all__ = [
     "TUNABLE_PARAMS",
@@ -58,56 +78,18 @@ __all__ = [
 
 #: Changes before the first training row: the scale needs a few observations.
 BURN_IN = 10
-VOLATILITIES = ("ewma", None)
-#: The settings a cross-validation (pinball loss) should choose, with grids
-#: around the defaults; ``set_params`` plugs the chosen values in.
+VOLATILITIES = ("ewma", "convex", None)
+#: Grids of the settings that ``"auto"`` chooses by cross-validation (the
+#: pinball loss of filtered historical simulation on rolling folds of the
+#: training rows, :func:`~tsmirrors.forecasting.scale_models.cv_scale`), and
+#: of ``beta``, which a caller may tune with ``set_params``.
 TUNABLE_PARAMS = {
     "beta": (1e-1, 3e-2, 1e-2, 3e-3, 1e-3),
     "decay": (0.9, 0.94, 0.97, 0.985),
+    "long_run": (0.0, 0.1, 0.2, 0.3),
+    "scale_beta": (1e-2, 1e-3, 1e-4),
 }
 SCALED_TARGETS = ("difference", "log_return")
-
-
-def _check_decay(decay) -> float:
-    if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or not (
-        0.0 < decay < 1.0
-    ):
-        raise ValueError(f"decay must be a number in (0, 1), got {decay!r}")
-    return float(decay)
-
-
-def ewma_volatility(changes, decay: float = 0.94) -> np.ndarray:
-    """Volatility known before each change, and after the last one.
-
-    ``sigma[t]^2 = sum_{s<t} decay^(t-1-s) z_s^2 / sum_{s<t} decay^(t-1-s)``
-    for ``t = 1..n``: entry ``t`` uses only ``changes[:t]``; the last entry
-    (``t = n``) is the scale of the next, unseen change.
-
-    Parameters
-    ----------
-    changes : array-like of shape (n,)
-    decay : float, default=0.94
-        RiskMetrics' daily decay.
-
-    Returns
-    -------
-    ndarray of shape (n + 1,)
-        ``sigma[0]`` is NaN (no past change).
-
-    Examples
-    --------
-    >>> ewma_volatility([3.0, 4.0], decay=0.5).round(6).tolist()
-    [nan, 3.0, 3.696846]
-    """
-    lam = _check_decay(decay)
-    z = np.asarray(changes, dtype=np.float64).reshape(-1)
-    out = np.full(z.size + 1, np.nan)
-    num = den = 0.0
-    for t in range(z.size):
-        num = lam * num + z[t] ** 2
-        den = lam * den + 1.0
-        out[t + 1] = num / den
-    return np.sqrt(out)
 
 
 class ScaledQuantileAR(BaseForecaster):
@@ -121,22 +103,49 @@ class ScaledQuantileAR(BaseForecaster):
     quantiles : sequence of float, default=(0.05, 0.5, 0.95)
     lags : int, default=1
         ``p``: lagged changes and lagged absolute changes in the inputs.
-    volatility : {"ewma", None}, default="ewma"
-    decay : float, default=0.94
-        EWMA decay ``lambda`` (RiskMetrics' value for daily data).
-    beta : float, default=0.01
+    volatility : {"ewma", "convex", None}, default="ewma"
+        The scale model (module docstring and
+        :mod:`~tsmirrors.forecasting.scale_models`).
+    decay : float or "auto", default="auto"
+        EWMA decay ``lambda`` (0.94 is RiskMetrics' value for daily data);
+        ``"auto"`` chooses it from ``TUNABLE_PARAMS["decay"]`` at every fit by
+        the cross-validation of
+        :func:`~tsmirrors.forecasting.scale_models.cv_scale` (training rows
+        only).
+    long_run : float or "auto", default="auto"
+        ``w`` of ``sigma_t^2 = (1 - w) ewma_t^2 + w v``, ``v`` the training
+        mean of ``z^2``: the scale reverts towards a long-run level (GARCH's
+        ``omega``). ``"auto"`` chooses it from ``TUNABLE_PARAMS["long_run"]``
+        (jointly with ``decay`` when both are ``"auto"``).
+    scale_windows : sequence of int, default=(1, 5, 25)
+        ``volatility="convex"``: the trailing means of ``|z|`` (over the last
+        ``k`` changes) that the scale network reads.
+    scale_beta : float or "auto", default=1e-3
+        ``volatility="convex"``: penalty of the scale network's squared Lasso
+        in the (4.3) scaling, on ``|z|`` in units of its training mean;
+        ``"auto"`` chooses it from ``TUNABLE_PARAMS["scale_beta"]`` like
+        ``decay``.
+    scale_features : int or None, default=20
+        ``volatility="convex"``: library features per input of the scale
+        network (None: the exact library).
+    beta : float or "auto", default=0.01
         Penalty of ``(1/T) sum L_tau(u - f) + beta ||z||_1`` on the
         standardized target ``u_t = z_t / sigma_t``. The default was
         chosen on a holdout of the daily BTC series: at 0.01 the tails keep
         few or no neurons (the scale does the work) and the median a few.
-        Pass the value chosen by cross-validation to tune it.
+        ``"auto"`` chooses it from ``TUNABLE_PARAMS["beta"]`` at every fit:
+        the networks are fit on the training rows before the scale's first
+        validation block and scored by their pinball loss on the rest
+        (``beta_cv_results_``); it costs several fits.
     activation : str, default="abs"
     n_features : int or None, default=20
         Library features per input column, taken at data points
         (``sampling``); None uses the exact library (every data point a
         knot: the global optimum over all networks, much slower).
     sampling : {"sequential", "uniform"}, default="sequential"
-    target : {"difference", "log_return"}, default="difference"
+    target : {"log_return", "difference"}, default="log_return"
+        Changes ``z`` as log returns (the series must be positive; a scale
+        of returns does not drift with the price level) or differences.
     calibration : {None, "adaptive"}, default=None
         ``"adaptive"``: a backtest recalibrates the quantiles online with
         adaptive conformal inference (:meth:`online_calibrator`); fitting
@@ -154,6 +163,29 @@ class ScaledQuantileAR(BaseForecaster):
     quantiles_ : ndarray
     sigma_ : float
         The scale of the next change after the training series.
+    decay_, long_run_ : float
+        ``volatility="ewma"``: the decay and long-run weight in use (chosen
+        with ``"auto"``).
+    long_run_var_ : float
+        ``volatility="ewma"``: ``v``, the training mean of ``z^2``.
+    scale_model_ : ConvexNetRegressor
+        ``volatility="convex"``: the scale network, on inputs and target in
+        units of ``scale_unit_`` (the training mean of ``|z|``), with
+        ``scale_upper_`` the largest training input of each column.
+    scale_beta_ : float
+        ``volatility="convex"``: its penalty (chosen with ``"auto"``).
+    beta_ : float
+        The penalty in use (chosen with ``beta="auto"``).
+    beta_cv_results_ : dict or None
+        With ``beta="auto"``: its ``grid``, the validation pinball loss of
+        each candidate (``mean_pinball``), the chosen ``best`` and the
+        ``rows`` (fit stop, validation start and stop); else None.
+    cv_results_ : dict or None
+        With ``decay="auto"`` or ``scale_beta="auto"``: the setting
+        (``param``), its ``grid``, the validation pinball loss per
+        candidate and fold (``fold_pinball``) and its mean
+        (``mean_pinball``), the folds' rows and the chosen value
+        (``best``); else None.
     n_rows_ : int
         Training rows (after the burn-in of the scale and the lags).
 
@@ -167,17 +199,24 @@ class ScaledQuantileAR(BaseForecaster):
     (1, 2)
     """
 
+    #: Whether ``beta="auto"`` is cross-validated (the linear baseline has none).
+    _tunes_beta = True
+
     def __init__(
         self,
         quantiles=(0.05, 0.5, 0.95),
         lags: int = 1,
         volatility="ewma",
-        decay: float = 0.94,
+        decay: float | str = "auto",
+        long_run: float | str = "auto",
+        scale_windows=(1, 5, 25),
+        scale_beta: float | str = 1e-3,
+        scale_features: int | None = 20,
         beta: float = 0.01,
         activation="abs",
         n_features: int | None = 20,
         sampling: str = "sequential",
-        target: str = "difference",
+        target: str = "log_return",
         calibration=None,
         adaptation_rate: float = 0.005,
         random_state=0,
@@ -186,6 +225,10 @@ class ScaledQuantileAR(BaseForecaster):
         self.lags = lags
         self.volatility = volatility
         self.decay = decay
+        self.long_run = long_run
+        self.scale_windows = scale_windows
+        self.scale_beta = scale_beta
+        self.scale_features = scale_features
         self.beta = beta
         self.activation = activation
         self.n_features = n_features
@@ -209,16 +252,108 @@ class ScaledQuantileAR(BaseForecaster):
             raise ValueError(
                 f"calibration must be one of {CALIBRATIONS}, got {self.calibration!r}"
             )
-        _check_decay(self.decay)
-        check_nonnegative(self.beta, "beta")
+        if self.decay != "auto":
+            check_decay(self.decay)
+        if self.long_run != "auto" and (
+            isinstance(self.long_run, bool)
+            or not isinstance(self.long_run, numbers.Real)
+            or not 0.0 <= self.long_run < 1.0
+        ):
+            raise ValueError(
+                f"long_run must be a number in [0, 1) or 'auto', got {self.long_run!r}"
+            )
+        if self.scale_beta != "auto":
+            check_nonnegative(self.scale_beta, "scale_beta")
+        windows = self.scale_windows
+        if (
+            not isinstance(windows, (tuple, list))
+            or not windows
+            or not all(
+                isinstance(k, numbers.Integral) and not isinstance(k, bool) and k >= 1
+                for k in windows
+            )
+        ):
+            raise ValueError(
+                "scale_windows must be a non-empty sequence of integers >= 1, "
+                f"got {windows!r}"
+            )
+        if self.beta != "auto":
+            check_nonnegative(self.beta, "beta")
 
-    def _scales(self, z: np.ndarray) -> np.ndarray:
-        """``sigma[t]`` for ``t = 0..n`` (entry ``n``: the next change)."""
+    def _first_row(self) -> int:
+        """First training row: after the lags and the scale's burn-in."""
+        first = max(self._n_lags(), BURN_IN)
+        if self.volatility == "convex":
+            first = max(first, max(int(k) for k in self.scale_windows))
+        return first
+
+    def _scales(self, z: np.ndarray, decay=None, long_run=None,
+                long_run_var=None) -> np.ndarray:
+        """``sigma[t]`` for ``t = 0..n`` (entry ``n``: the next change).
+
+        ``decay``, ``long_run`` and ``long_run_var`` override the fitted
+        ones (cross-validation candidates).
+        """
         if self.volatility is None:
             return np.full(z.size + 1, self.constant_scale_)
-        sigma = ewma_volatility(z, self.decay)
-        floor = self.scale_floor_
-        return np.maximum(sigma, floor)
+        if self.volatility == "convex":
+            return convex_scale(
+                self.scale_model_, self.scale_unit_, self.scale_upper_, z,
+                self.scale_windows_,
+            )
+        sigma = ewma_volatility(z, self.decay_ if decay is None else decay)
+        w = self.long_run_ if long_run is None else long_run
+        if w:
+            v = self.long_run_var_ if long_run_var is None else long_run_var
+            sigma = np.sqrt((1.0 - w) * sigma**2 + w * v)
+        return np.maximum(sigma, self.scale_floor_)
+
+    def _fit_scale(self, z: np.ndarray, rows: np.ndarray, taus: np.ndarray) -> None:
+        """The scale model's state, its settings chosen by ``cv_scale``."""
+        self.cv_results_ = None
+        if self.volatility == "ewma":
+            self.long_run_var_ = float(np.mean(z[rows] ** 2))
+            names = [p for p in ("decay", "long_run") if getattr(self, p) == "auto"]
+            self.decay_, self.long_run_ = self.decay, self.long_run
+            if names:
+                grid = [
+                    (d, w)
+                    for d in (TUNABLE_PARAMS["decay"] if "decay" in names
+                              else (self.decay,))
+                    for w in (TUNABLE_PARAMS["long_run"] if "long_run" in names
+                              else (self.long_run,))
+                ]
+
+                def scales_of(setting, fit_rows):
+                    d, w = setting
+                    return self._scales(z, decay=d, long_run=w,
+                                        long_run_var=np.mean(z[fit_rows] ** 2))
+
+                self.cv_results_ = cv_scale(z, rows, taus, grid, scales_of) | {
+                    "param": ("decay", "long_run")
+                }
+                self.decay_, self.long_run_ = map(float, self.cv_results_["best"])
+        elif self.volatility == "convex":
+            self.scale_windows_ = tuple(int(k) for k in self.scale_windows)
+
+            def fit(beta, fit_rows):
+                return fit_convex_scale(
+                    z, fit_rows, self.scale_windows_, beta, self.scale_features,
+                    self.random_state,
+                )
+
+            self.scale_beta_ = self.scale_beta
+            if self.scale_beta == "auto":
+                def scales_of(beta, fit_rows):
+                    return convex_scale(*fit(beta, fit_rows), z, self.scale_windows_)
+
+                self.cv_results_ = cv_scale(
+                    z, rows, taus, TUNABLE_PARAMS["scale_beta"], scales_of
+                ) | {"param": "scale_beta"}
+                self.scale_beta_ = float(self.cv_results_["best"])
+            self.scale_model_, self.scale_unit_, self.scale_upper_ = fit(
+                self.scale_beta_, rows
+            )
 
     def _inputs(self, z: np.ndarray, sigma: np.ndarray, rows: np.ndarray):
         lags = self._n_lags()
@@ -227,15 +362,49 @@ class ScaledQuantileAR(BaseForecaster):
         return np.ascontiguousarray(np.hstack([lagged / s, np.abs(lagged) / s]))
 
     # --------------------------------------------------------------- fit
-    def _fit_level(self, tau: float, X: np.ndarray, u: np.ndarray, warm_start=None):
+    def _cv_beta(self, X, u, sigma_rows, taus) -> dict:
+        """Choose ``beta`` from ``TUNABLE_PARAMS["beta"]`` on the training rows.
+
+        The networks of every level are fit on the rows before the scale's
+        first validation block (the same rolling folds) and scored by the
+        pinball loss, in units of the changes, of their sorted quantiles on
+        the validation rows; one warm-start handle serves every candidate
+        (the same library and LP, only the penalty changes).
+        """
+        folds = rolling_folds(u.size, CV_FOLDS, val_fraction=CV_VAL_FRACTION)
+        stop, start, end = folds[0][0], folds[0][1], folds[-1][2]
+        X_fit, u_fit = np.ascontiguousarray(X[:stop]), u[:stop]
+        X_val = np.ascontiguousarray(X[start:end])
+        handle = WarmStart()
+        grid = TUNABLE_PARAMS["beta"]
+        losses = []
+        for beta in grid:
+            q = np.sort(np.column_stack([
+                self._fit_level(float(tau), X_fit, u_fit, handle, beta=beta)
+                ._decision(X_val)
+                for tau in taus
+            ]), axis=1)
+            d = (u[start:end, None] - q) * sigma_rows[start:end, None]
+            losses.append(float(np.mean(np.maximum(taus * d, (taus - 1) * d))))
+        losses = np.asarray(losses)
+        return {
+            "grid": np.asarray(grid, dtype=np.float64),
+            "mean_pinball": losses,
+            "best": float(grid[int(np.argmin(losses))]),
+            "rows": np.array([stop, start, end], dtype=np.int64),
+        }
+
+    def _fit_level(self, tau: float, X: np.ndarray, u: np.ndarray, warm_start=None,
+                   beta=None):
         """The quantile network of one level on the standardized rows.
 
         ``warm_start`` (a :class:`~tsmirrors.models.warm_start.WarmStart`
-        shared by the levels of one fit) reuses the library and the LP.
+        shared by the levels of one fit) reuses the library and the LP;
+        ``beta`` overrides the fitted ``beta_``.
         """
         model = ConvexNetRegressor(
             activation=self.activation,
-            beta=u.size * self.beta,
+            beta=u.size * (self.beta_ if beta is None else beta),
             loss="quantile",
             quantile=tau,
             n_features=self.n_features,
@@ -260,23 +429,29 @@ class ScaledQuantileAR(BaseForecaster):
         levels = self._validate_fit_series(y, freq)
         z = self._fit_transform(levels)
         lags = self._n_lags()
-        first = max(lags, BURN_IN)
+        first = self._first_row()
         if z.size - first < 20:
             raise ValueError(
                 f"ScaledQuantileAR needs at least {first + 20} changes for "
-                f"lags={lags} (a burn-in of {BURN_IN} for the scale), got {z.size}"
+                f"lags={lags} (a burn-in of {first} for the scale), got {z.size}"
             )
         # a scale of 0 (flat stretches) would divide by zero: floor it at a
         # small fraction of the training spread
         spread = float(np.std(z))
         self.constant_scale_ = spread
         self.scale_floor_ = 1e-3 * spread
-        sigma = self._scales(z)
         rows = np.arange(first, z.size)
+        self._fit_scale(z, rows, taus)
+        sigma = self._scales(z)
         X = self._inputs(z, sigma, rows)
         u = z[rows] / sigma[rows]
         # neighbouring levels share the library and re-solve one LP from the
         # previous level's basis; the handle is dropped after the fit
+        self.beta_cv_results_ = None
+        self.beta_ = self.beta
+        if self.beta == "auto" and self._tunes_beta:
+            self.beta_cv_results_ = self._cv_beta(X, u, sigma[rows], taus)
+            self.beta_ = self.beta_cv_results_["best"]
         handle = WarmStart()
         self.models_ = [self._fit_level(float(tau), X, u, handle) for tau in taus]
         self.quantiles_ = taus
@@ -353,7 +528,10 @@ class ScaledLinearQuantileAR(ScaledQuantileAR):
     (1, 2)
     """
 
-    def _fit_level(self, tau: float, X: np.ndarray, u: np.ndarray, warm_start=None):
+    _tunes_beta = False
+
+    def _fit_level(self, tau: float, X: np.ndarray, u: np.ndarray, warm_start=None,
+                   beta=None):
         from sklearn.linear_model import QuantileRegressor
 
         return QuantileRegressor(quantile=tau, alpha=0.0, solver="highs").fit(X, u)
