@@ -8,7 +8,7 @@ shared BTC closes (daily; hourly 2018-2022). Peers: statsforecast
 intervals), skforecast ``ForecasterRecursive`` with ``Ridge`` and with
 LightGBM (bootstrapped intervals); tsmirrors ``ConvexAR()`` at its
 defaults (every setting chosen by cross-validation inside each training
-window), the same with ``cv_rule="min"``, the fixed one-lag network of
+window), the same with ``cv_rule="1se"``, the fixed one-lag network of
 earlier versions, and ``ConvexQuantileAR`` at its defaults and with every
 setting ``"auto"``.
 
@@ -139,8 +139,8 @@ def make_models(m: int, which: set[str]):
     # defaults only: the seasonal period describes the data (as season_length
     # does for the peers); every other setting is ConvexAR's default
     models["ConvexAR()"] = _tsmirrors_point(seasonal_period=season)
-    models['ConvexAR(cv_rule="min")'] = _tsmirrors_point(
-        seasonal_period=season, cv_rule="min"
+    models['ConvexAR(cv_rule="1se")'] = _tsmirrors_point(
+        seasonal_period=season, cv_rule="1se"
     )
     models["ConvexAR(lags=1, beta=1)"] = _tsmirrors_point(
         lags=1, beta=1.0, target="difference"
@@ -276,7 +276,11 @@ def main(argv=None):
     which = {s.strip() for s in args.models.split(";") if s.strip()}
     rows = []
     for name in args.series.split(","):
-        rows += run_series(name, n_origins, which)
+        done = run_series(name, n_origins, which)
+        with pd.option_context("display.width", 200, "display.max_columns", 30,
+                               "display.float_format", "{:.3f}".format):
+            print(pd.DataFrame(done).to_string(index=False), flush=True)
+        rows += done
     table = pd.DataFrame(rows)
     with pd.option_context("display.width", 200, "display.max_columns", 30,
                            "display.float_format", "{:.3f}".format):

@@ -21,7 +21,7 @@ def _walk(seed, n=300, drift=0.0):
 def test_defaults_choose_every_setting_by_cross_validation():
     params = ConvexAR().get_params()
     assert (params["beta"], params["lags"], params["target"]) == ("auto",) * 3
-    assert params["cv_rule"] == "1se" and params["drift"] is False
+    assert params["cv_rule"] == "min" and params["drift"] is False
 
 
 def test_defaults_find_a_nonlinear_autoregression():
@@ -43,14 +43,17 @@ def test_defaults_find_a_nonlinear_autoregression():
 def test_naive_safeguard_keeps_the_last_value_unless_beaten_by_one_se():
     # a random walk on which the level network wins the folds by a hair
     y = _walk(19)
-    safe = ConvexAR(lags=2).fit(y)
-    scores = safe.cv_results_["target_scores"]
-    assert scores["level"] < scores["naive"]  # "min" would take the level fit
-    assert min(scores, key=scores.get) == "level"
-    assert ConvexAR(lags=2, cv_rule="min").fit(y).target_ == "level"
-    # ... but not by one standard error: the naive forecast is kept
-    assert safe.target_ == "difference" and safe.n_neurons_ == 0
-    np.testing.assert_array_equal(safe.predict(5).to_numpy(), np.full(5, y[-1]))
+    for rule in ("min", "1se"):
+        safe = ConvexAR(lags=2, cv_rule=rule).fit(y)
+        scores = safe.cv_results_["target_scores"]
+        # the level network has the lowest validation loss ...
+        assert min(scores, key=scores.get) == "level"
+        assert scores["level"] < scores["naive"]
+        # ... but not by one standard error: the naive forecast is kept
+        assert safe.target_ == "difference" and safe.n_neurons_ == 0
+        np.testing.assert_array_equal(safe.predict(5).to_numpy(), np.full(5, y[-1]))
+    # a drift model has no naive candidate: the level network is used
+    assert ConvexAR(lags=2, drift=True).fit(y).target_ == "level"
 
 
 def test_without_drift_the_empty_network_is_the_naive_forecast():

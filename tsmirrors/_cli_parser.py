@@ -240,8 +240,7 @@ def _add_model(p, window=2000, beta=None, target=None, lags=None):
         default=None,
         choices=("min", "1se"),
         help="with 'auto' settings: the lowest validation loss, or the sparsest "
-        "network within one standard error of it (default 1se for ConvexAR, "
-        "min for ConvexQuantileAR)",
+        "network within one standard error of it (default min)",
     )
     p.add_argument(
         "--activation",

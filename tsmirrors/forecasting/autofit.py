@@ -135,14 +135,15 @@ def resolve_settings(model, levels: np.ndarray, *, loss: str = "squared",
         raise ValueError("every candidate target series is constant")
     best = min(scores, key=scores.get)
     naive = None
-    if rule == "1se" and auto_beta and _naive_is_candidate(model, loss, targets):
+    if auto_beta and _naive_is_candidate(model, loss, targets):
         # the sparsest model of all: no neuron, no drift (the last value);
-        # kept when the best candidate is not one standard error better
+        # kept unless the best candidate is more than one standard error
+        # (of its fold losses) better, whatever the rule inside each curve
         naive = np.array([
             np.mean((levels[d[4]] - levels[d[4] - 1]) ** 2) for d in data
         ])
         bound = scores[best] + np.std(fold_scores[best]) / np.sqrt(naive.size)
-        if best != "difference" and naive.mean() <= bound:
+        if naive.mean() <= bound:
             best = "difference"
             curves[best]["beta"] = _naive_beta(model, levels, lags, regressor, exog)
             scores["naive"] = float(naive.mean())

@@ -284,9 +284,10 @@ class ConvexAR(_NetworkAR):
 default="auto"
         ``"auto"`` picks among level, difference (and log_return for a
         positive series) by the cross-validation folds, in original units.
-        With ``cv_rule="1se"`` the naive forecast (the difference network
-        with no neuron) is kept unless the best candidate beats it by more
-        than one standard error of its fold losses.
+        Without ``drift``, the naive forecast (the difference network with
+        no neuron) is a candidate too, and it is kept unless the best
+        candidate beats it by more than one standard error of its fold
+        losses: a network has to earn its place against the last value.
     random_state : int, RandomState or None, default=None
     sampling : {"auto", "sequential", "uniform"}, default="auto"
         ``"auto"``: sequential for deep narrow networks, uniform for the
@@ -302,7 +303,7 @@ default="auto"
         Rolling-origin validation blocks (the last 20% of the window).
     cv_gap : int, default=0
         Rows left out between each fold's training rows and its block.
-    cv_rule : {"min", "1se"}, default="1se"
+    cv_rule : {"min", "1se"}, default="min"
         Lowest mean validation loss, or the sparsest network within one
         standard error of it.
     strategy : {"recursive", "direct"}, default="recursive"
@@ -364,7 +365,7 @@ default="auto"
         seasonal_period: int | None = None,
         cv: int = 3,
         cv_gap: int = 0,
-        cv_rule: str = "1se",
+        cv_rule: str = "min",
         strategy: str = "recursive",
         max_horizon: int | None = None,
         drift: bool = False,
