@@ -5,18 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import VAR_TAUS as TAUS
+from conftest import garch_like as _garch_like
 
 from tsmirrors.forecasting.volatility import ScaledQuantileAR, ewma_volatility
 from tsmirrors.io import load, save
-
-TAUS = (0.01, 0.05, 0.1, 0.5, 0.9, 0.95, 0.99)
-
-
-def _garch_like(n=400, seed=0):
-    """A random walk whose step size switches between calm and volatile."""
-    rng = np.random.default_rng(seed)
-    sd = np.where((np.arange(n) // 100) % 2 == 0, 1.0, 4.0)
-    return 1000 + np.cumsum(sd * rng.standard_normal(n))
 
 
 @pytest.fixture(scope="module")
