@@ -101,7 +101,8 @@ def _tsmirrors_point(**kw):
     def run(train, h):
         from tsmirrors.forecasting import ConvexAR
 
-        model = ConvexAR(**kw).fit(train)
+        extra = {"max_horizon": h} if kw.get("strategy") == "direct" else {}
+        model = ConvexAR(**kw, **extra).fit(train)
         return model.predict(h).to_numpy(), None
 
     return run
@@ -141,6 +142,9 @@ def make_models(m: int, which: set[str]):
     models["ConvexAR()"] = _tsmirrors_point(seasonal_period=season)
     models['ConvexAR(cv_rule="1se")'] = _tsmirrors_point(
         seasonal_period=season, cv_rule="1se"
+    )
+    models['ConvexAR(strategy="direct")'] = _tsmirrors_point(
+        seasonal_period=season, strategy="direct"
     )
     models["ConvexAR(lags=1, beta=1)"] = _tsmirrors_point(
         lags=1, beta=1.0, target="difference"

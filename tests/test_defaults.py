@@ -143,3 +143,12 @@ def test_one_se_rule_falls_back_to_an_exact_minimum_inside_a_segment():
         "best_loss": 1.0,
     }
     assert select_beta(cv, "1se") == 0.3
+
+
+def test_direct_horizons_stay_naive_when_the_naive_forecast_is_kept():
+    y = _walk(19)
+    model = ConvexAR(lags=2, strategy="direct", max_horizon=4).fit(y)
+    assert model.naive_ and model.n_neurons_ == 0
+    assert all(m.n_neurons_ == 0 for m in model.direct_models_.values())
+    np.testing.assert_array_equal(model.predict(4).to_numpy(), np.full(4, y[-1]))
+    assert not ConvexAR(lags=2, target="level", beta="auto").fit(y).naive_

@@ -83,6 +83,7 @@ def resolve_settings(model, levels: np.ndarray, *, loss: str = "squared",
     ``target_scores`` holding each candidate target's validation loss in
     the original units). Returns nothing.
     """
+    model.naive_ = False
     seasonal = getattr(model, "seasonal_period", None)
     lags = check_lags(getattr(model, "lags", 1), seasonal, n_obs=levels.size)
     model.lags_ = lags
@@ -147,6 +148,7 @@ def resolve_settings(model, levels: np.ndarray, *, loss: str = "squared",
             best = "difference"
             curves[best]["beta"] = _naive_beta(model, levels, lags, regressor, exog)
             scores["naive"] = float(naive.mean())
+            model.naive_ = True
     curve = curves[best]
     curve.pop("residuals", None)
     curve["target_scores"] = scores

@@ -5,8 +5,9 @@ network, a network for each ``h = 2..H`` on the h-step aggregate of the
 transformed series (the value ``h`` steps ahead for ``level``, the sum of the
 next ``h`` changes for ``difference`` and ``log_return``), from the same
 lags, at the same beta (in the (4.3) scaling, so the penalty per row is the
-same for every horizon). A recursive forecast feeds its own errors back as
-inputs; a direct one does not, at the price of ``H`` fits.
+same for every horizon); when the cross-validation kept the naive forecast,
+every horizon's network is empty too. A recursive forecast feeds its own
+errors back as inputs; a direct one does not, at the price of ``H`` fits.
 """
 
 from __future__ import annotations
@@ -44,8 +45,27 @@ def fit_direct(model, z: np.ndarray, max_horizon: int) -> dict:
                 f"lags up to {int(model.lags_.max())}"
             )
         target = model.transform_.aggregate(z, start, h)
-        models[h] = model._make_regressor(start.size)._fit_checked(X, target)
+        regressor = model._make_regressor(start.size)
+        if getattr(model, "naive_", False):
+            _no_neuron(regressor, X, target)
+        models[h] = regressor._fit_checked(X, target)
     return models
+
+
+def _no_neuron(regressor, X, target) -> None:
+    """Set the penalty just above beta_max: the network predicts no change.
+
+    When the cross-validation kept the naive forecast, every horizon keeps
+    it too (the same beta would let the h-step sums, whose signal grows
+    with h, buy neurons the one-step folds never tested).
+    """
+    from ..models.convex import penalty_factor
+    from ..solvers import lasso_beta_max
+
+    design = regressor._design(regressor._make_libraries(X), X)
+    bmax = lasso_beta_max(design, target, fit_intercept=regressor.fit_intercept)
+    regressor.set_params(
+        beta=bmax * (1 + 1e-6) / penalty_factor(regressor.architecture))
 
 
 def predict_direct(model, window: np.ndarray, steps: int) -> np.ndarray:

@@ -326,6 +326,9 @@ default="auto"
         The settings used (chosen ones when "auto").
     lags_, lags_in_use_ : ndarray of int
         The model's lags, and those with at least one neuron.
+    naive_ : bool
+        Whether the cross-validation kept the naive forecast (no neuron, no
+        drift: the last value) over every network it scored.
     cv_results_ : dict
         With any "auto" setting: ``betas``, ``mean_loss``, ``std_loss``,
         ``fold_loss``, ``neurons``, ``target_scores``
