@@ -152,3 +152,24 @@ def test_direct_horizons_stay_naive_when_the_naive_forecast_is_kept():
     assert all(m.n_neurons_ == 0 for m in model.direct_models_.values())
     np.testing.assert_array_equal(model.predict(4).to_numpy(), np.full(4, y[-1]))
     assert not ConvexAR(lags=2, target="level", beta="auto").fit(y).naive_
+
+
+def test_folds_hold_one_dictionary_at_a_time(monkeypatch):
+    import gc
+    import weakref
+
+    from tsmirrors.forecasting import selection
+
+    real, alive = selection._fold_design, []
+
+    def tracked(*args):
+        gc.collect()
+        # every earlier fold's dictionary is gone before the next is built
+        assert all(ref() is None for ref in alive)
+        out = real(*args)
+        alive.append(weakref.ref(out[0]))
+        return out
+
+    monkeypatch.setattr(selection, "_fold_design", tracked)
+    ConvexAR(lags=2, target="level").fit(_walk(4))
+    assert len(alive) == 3

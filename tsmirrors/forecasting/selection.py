@@ -16,8 +16,10 @@ every fold's kinks (expressed in the common (4.3) scaling
 length) each fold's curve is one quadratic per segment, and so is their
 mean: its minimum is found exactly on every segment (end points and the
 vertex). The curve is followed from the largest ``beta_max`` of the folds
-down to ``beta_max * cv_beta_ratio`` (or until a fold's path has
-``MAX_ACTIVE_FRACTION`` of its rows as active features).
+down: each fold's path to its own ``beta_max * cv_beta_ratio``, or until
+it has ``MAX_ACTIVE_FRACTION`` of its rows (or ``MAX_ACTIVE``) as active
+features, or until its validation loss has not improved for a decade of
+beta (``PATIENCE``); the mean curve ends where the first fold's does.
 
 How it differs from scikit-learn's ``LassoLarsCV``: the folds are rolling
 origins in time (never shuffled K-fold blocks that train on the future);
@@ -238,38 +240,34 @@ def _interpolate(betas, values, grid):
 def _squared_curve(regressor, folds_data, beta_ratio):
     from ..solvers import lasso_path
 
-    factor = penalty_factor(regressor.architecture)
-    fold_paths = []
-    for X_tr, t_tr, X_val, t_val in folds_data:
-        design, val, intercept = _fold_design(regressor, X_tr, X_val)
-        fold_paths.append((design, val, intercept, t_tr, t_val))
-    # common scale: beta43 = 2 beta_lasso / (factor T)
     from ..solvers import lasso_beta_max
 
-    bmax43 = max(
-        2 * lasso_beta_max(d, t, fit_intercept=i) / (factor * t.size)
-        for d, _, i, t, _ in fold_paths
-    )
-    floor43 = bmax43 * beta_ratio
-    curves = []
-    for design, val, intercept, t_tr, t_val in fold_paths:
-        to43 = 2.0 / (factor * t_tr.size)
+    factor = penalty_factor(regressor.architecture)
+    curves, bmax43 = [], 0.0
+    # one fold's dictionary at a time: a sampled deep library may take the
+    # whole memory budget of a fit, and the folds never need two at once
+    for X_tr, t_tr, X_val, t_val in folds_data:
+        design, val, intercept = _fold_design(regressor, X_tr, X_val)
+        to43 = 2.0 / (factor * t_tr.size)  # beta43 = 2 beta_lasso / (factor T)
+        bmax = lasso_beta_max(design, t_tr, fit_intercept=intercept)
+        bmax43 = max(bmax43, bmax * to43)
         with warnings.catch_warnings():
             # uncertified kinks are cut from the curve (_kink_forecasts)
             warnings.simplefilter("ignore", ConvergenceWarning)
             path = lasso_path(
-                design, t_tr, beta_min=floor43 / to43, fit_intercept=intercept,
+                design, t_tr, beta_min=bmax * beta_ratio, fit_intercept=intercept,
                 max_features=max(
                     2, min(MAX_ACTIVE, int(MAX_ACTIVE_FRACTION * t_tr.size))
                 ),
                 stop=_patience(
                     val, t_val,
                     float(np.mean((t_val - (t_tr.mean() if intercept else 0.0)) ** 2)),
-                    lasso_beta_max(design, t_tr, fit_intercept=intercept),
+                    bmax,
                 ),
             )
         betas43, preds, active = _kink_forecasts(path, val, to43)
         curves.append((betas43, preds - t_val[None, :], active))
+        del design, val, path
     low = max(c[0][-1] for c in curves)
     grid = np.unique(np.concatenate([c[0] for c in curves] + [[bmax43]]))
     grid = grid[grid >= low][::-1]  # decreasing
