@@ -238,9 +238,7 @@ def _interpolate(betas, values, grid):
 
 
 def _squared_curve(regressor, folds_data, beta_ratio):
-    from ..solvers import lasso_path
-
-    from ..solvers import lasso_beta_max
+    from ..solvers import lasso_beta_max, lasso_path
 
     factor = penalty_factor(regressor.architecture)
     curves, bmax43 = [], 0.0
