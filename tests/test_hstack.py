@@ -50,3 +50,17 @@ def test_column_index_checked():
         design.columns([design.shape[1]])
     with pytest.raises(IndexError, match="out of range"):
         design.matvec_sparse([-1], [1.0])
+
+
+def test_matvec_sparse_of_dense_and_unpacked_blocks_uses_the_columns_in_use():
+    rng = np.random.default_rng(2)
+    dense = rng.normal(size=(30, 12))  # a deep library's dense block
+    sign = TwoLayerOperator.from_inputs(rng.normal(size=30), "sign")
+    design = HStackDesign([dense, sign])
+    assert design._packed is None
+    full = np.hstack([dense, sign.toarray()])
+    idx = np.array([3, 15, 3, 40])  # both blocks, one column twice
+    w = rng.normal(size=idx.size)
+    scale = np.abs(full).max() * np.abs(w).sum()  # the size of the sum
+    np.testing.assert_allclose(design.matvec_sparse(idx, w), full[:, idx] @ w,
+                               rtol=0, atol=1e-12 * scale)

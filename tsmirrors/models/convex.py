@@ -93,9 +93,20 @@ class HStackDesign:
         values = np.asarray(values, dtype=np.float64).reshape(-1)
         if self._packed_or_none() is not None:
             return self._packed.matvec_sparse(idx, values)
-        v = np.zeros(self.shape[1])
-        np.add.at(v, idx, values)
-        return self.matvec(v)
+        out = np.zeros(self.shape[0])
+        block_of = np.searchsorted(self.offsets, idx, side="right") - 1
+        for k in np.unique(block_of):
+            block, sel = self.blocks[k], block_of == k
+            local = idx[sel] - self.offsets[k]
+            if isinstance(block, np.ndarray):  # only the columns in use
+                out += block[:, local] @ values[sel]
+            elif hasattr(block, "matvec_sparse"):
+                out += block.matvec_sparse(local, values[sel])
+            else:
+                v = np.zeros(self.sizes[k])
+                np.add.at(v, local, values[sel])
+                out += np.asarray(block.matvec(v)).reshape(-1)
+        return out
 
     def _check_index(self, idx) -> np.ndarray:
         idx = np.asarray(idx, dtype=np.intp).reshape(-1)
