@@ -249,7 +249,12 @@ def _add_model(p, window=2000, beta=None, target=None, lags=None):
         help="activation (default abs)",
     )
     p.add_argument(
-        "--depth", type=_int_at_least(2), default=2, help="network depth (default 2)"
+        "--depth",
+        type=_int_at_least(2),
+        default=2,
+        help="network depth (default 2; deeper networks use dense sampled "
+        "libraries, and ConvexAR's cross-validated settings then cost about "
+        "a minute per fit on 500 points: give --beta, --lags and --target)",
     )
     p.add_argument(
         "--architecture",
