@@ -136,7 +136,9 @@ def resolve_settings(model, levels: np.ndarray, *, loss: str = "squared",
         raise ValueError("every candidate target series is constant")
     best = min(scores, key=scores.get)
     naive = None
-    if auto_beta and _naive_is_candidate(model, loss, targets):
+    if auto_beta and "difference" in curves and _naive_is_candidate(
+        model, loss, targets
+    ):
         # the sparsest model of all: no neuron, no drift (the last value);
         # kept unless the best candidate is more than one standard error
         # (of its fold losses) better, whatever the rule inside each curve
