@@ -71,10 +71,16 @@ def test_backtest_applies_adaptive_calibration():
     kw = dict(initial_train_size=200, refit=20, window="rolling", progress=False,
               metrics=("pinball",))
     model = ScaledQuantileAR(quantiles=TAUS, random_state=0)
-    _, plain = backtest(model, y, **kw)
-    _, adaptive = backtest(model.set_params(calibration="adaptive"), y, **kw)
+    _assert_backtest_recalibrated(
+        model, model.set_params(calibration="adaptive"), y, kw, gamma=0.005)
+
+
+def _assert_backtest_recalibrated(model, adaptive_model, y, kw, gamma):
+    """The adaptive backtest is ACI applied to the plain one's forecasts."""
+    _, plain = backtest(model.set_params(calibration=None), y, **kw)
+    _, adaptive = backtest(adaptive_model.set_params(calibration="adaptive"), y, **kw)
     cols = [f"q_{t:g}" for t in TAUS]
-    expected = AdaptiveConformal(TAUS, gamma=0.005).calibrate(
+    expected = AdaptiveConformal(TAUS, gamma=gamma).calibrate(
         plain[cols].to_numpy(), plain["y_true"].to_numpy()
     )
     np.testing.assert_allclose(adaptive[cols].to_numpy(), expected, rtol=1e-12)
@@ -94,16 +100,10 @@ def test_convex_quantile_ar_backtest_applies_adaptive_calibration():
     y = 500 + np.cumsum(sd * rng.standard_normal(160))
     kw = dict(initial_train_size=100, refit=30, window="rolling", progress=False,
               metrics=("pinball",))
-    model = ConvexQuantileAR(quantiles=TAUS, lags=2, n_features=8, random_state=0)
-    _, plain = backtest(model, y, **kw)
-    adaptive_model = model.set_params(calibration="adaptive", adaptation_rate=0.02)
-    _, adaptive = backtest(adaptive_model, y, **kw)
-    cols = [f"q_{t:g}" for t in TAUS]
-    expected = AdaptiveConformal(TAUS, gamma=0.02).calibrate(
-        plain[cols].to_numpy(), plain["y_true"].to_numpy()
-    )
-    np.testing.assert_allclose(adaptive[cols].to_numpy(), expected, rtol=1e-12)
-    assert not np.allclose(adaptive[cols].to_numpy(), plain[cols].to_numpy())
+    model = ConvexQuantileAR(quantiles=TAUS, lags=2, n_features=8, random_state=0,
+                             adaptation_rate=0.02)
+    _assert_backtest_recalibrated(model, model, y, kw, gamma=0.02)
+    adaptive_model = model.set_params(calibration="adaptive")
     # the fit itself is the uncalibrated one (no rows held out)
     fitted = adaptive_model.fit(y[:100])
     assert fitted.n_calibration_ == 0
