@@ -46,9 +46,16 @@ def test_convex_scale_is_the_squared_lasso_of_abs_changes(convex):
     y, model = convex
     z = np.diff(y)
     rows = np.arange(25, z.size)
-    net, unit, upper = fit_convex_scale(z, rows, (1, 5, 25), 1e-3, 20, 0)
+    beta = model.scale_beta
+    net, unit, upper = fit_convex_scale(z, rows, (1, 5, 25), beta, 20, 0)
     assert unit == pytest.approx(np.mean(np.abs(z[rows])), rel=1e-12)
     np.testing.assert_array_equal(net.coef_, model.scale_model_.coef_)
+    # beta is in the (4.3) scaling: (1/T) sum r^2 + beta ||z||_1 on |z| / unit
+    X = trailing_abs_means(z, (1, 5, 25))[rows] / unit
+    r = np.abs(z[rows]) / unit - net.predict(X)
+    value = np.mean(r**2) + beta * np.abs(net.coef_).sum()
+    assert net.n_neurons_ > 0  # the penalty term is not zero
+    assert 2.0 * net.objective_ / rows.size == pytest.approx(value, rel=1e-10)
     sigma = convex_scale(net, unit, upper, z, (1, 5, 25))
     # the network's fitted E|z_t| on its own training rows (inside the range
     # of its inputs), floored at a fraction of the mean |z|

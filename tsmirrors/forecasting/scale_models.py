@@ -153,7 +153,7 @@ def fit_convex_scale(z, rows, windows, beta, n_features, random_state):
     X = np.ascontiguousarray(feats[rows] / unit)
     net = ConvexNetRegressor(
         activation="abs",
-        beta=rows.size * beta,
+        beta=rows.size * beta / 2.0,  # (4.3): beta_sum = T beta / 2
         loss="squared",
         n_features=n_features,
         sampling="sequential",

@@ -87,7 +87,7 @@ TUNABLE_PARAMS = {
     "beta": (1e-1, 3e-2, 1e-2, 3e-3, 1e-3),
     "decay": (0.9, 0.94, 0.97, 0.985),
     "long_run": (0.0, 0.1, 0.2, 0.3),
-    "scale_beta": (1e-2, 1e-3, 1e-4),
+    "scale_beta": (2e-2, 2e-3, 2e-4),
 }
 SCALED_TARGETS = ("difference", "log_return")
 
@@ -120,7 +120,7 @@ class ScaledQuantileAR(BaseForecaster):
     scale_windows : sequence of int, default=(1, 5, 25)
         ``volatility="convex"``: the trailing means of ``|z|`` (over the last
         ``k`` changes) that the scale network reads.
-    scale_beta : float or "auto", default=1e-3
+    scale_beta : float or "auto", default=2e-3
         ``volatility="convex"``: penalty of the scale network's squared Lasso
         in the (4.3) scaling, on ``|z|`` in units of its training mean;
         ``"auto"`` chooses it from ``TUNABLE_PARAMS["scale_beta"]`` like
@@ -210,7 +210,7 @@ class ScaledQuantileAR(BaseForecaster):
         decay: float | str = "auto",
         long_run: float | str = "auto",
         scale_windows=(1, 5, 25),
-        scale_beta: float | str = 1e-3,
+        scale_beta: float | str = 2e-3,
         scale_features: int | None = 20,
         beta: float = 0.01,
         activation="abs",
