@@ -456,9 +456,13 @@ Y30 = np.arange(30.0) ** 1.1
         (NaiveForecaster(), {"initial_train_size": 2},
          "initial_train_size must be at least 3 for NaiveForecaster (lags=1): "
          "lags + 2 values after the target transform, got 2"),
-        (ConvexAR(target="difference", lags=2), {"initial_train_size": 4},
+        (ConvexAR(target="difference", lags=2, beta=1.0), {"initial_train_size": 4},
          "initial_train_size must be at least 5 for ConvexAR (lags=2, "
          "target='difference'): lags + 2 values after the target transform, got 4"),
+        (ConvexAR(target="difference", lags=2), {"initial_train_size": 4},
+         "initial_train_size must be at least 16 for ConvexAR (lags=2, "
+         "target='difference'): the cross-validation folds of its 'auto' "
+         "settings, got 4"),
         (NaiveForecaster(), {"initial_train_size": 30},
          "initial_train_size must be smaller than the series length 30 to leave "
          "at least one value to forecast, got 30"),
@@ -513,5 +517,5 @@ def test_bad_series_and_forecaster_are_rejected():
         "predict(steps, last_window) methods, got str"
     )):
         run("naive", Y30, 10)
-    assert min_train_size(ConvexAR(lags=3, target="log_return")) == 6
+    assert min_train_size(ConvexAR(lags=3, target="log_return", beta=1.0)) == 6
     assert min_train_size(object()) == 3

@@ -173,3 +173,17 @@ def test_folds_hold_one_dictionary_at_a_time(monkeypatch):
     monkeypatch.setattr(selection, "_fold_design", tracked)
     ConvexAR(lags=2, target="level").fit(_walk(4))
     assert len(alive) == 3
+
+
+def test_min_train_size_covers_the_cross_validation_folds():
+    from tsmirrors.backtesting import backtest, min_train_size
+
+    y = _walk(5, n=60)
+    for model in (ConvexAR(), ConvexAR(lags=[1, 3], cv=4)):
+        m = min_train_size(model)
+        model.fit(y[:m])  # the smallest accepted series can be fit ...
+        with pytest.raises(ValueError, match="too few"):
+            model.fit(y[: m - 1])  # ... and one less cannot
+    # a backtest refuses an initial window the folds cannot hold, up front
+    with pytest.raises(ValueError, match="at least 15 for ConvexAR.*folds"):
+        backtest(ConvexAR(), y, initial_train_size=14, progress=False)

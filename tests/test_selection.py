@@ -338,8 +338,9 @@ def test_plot_cv_results_draws_the_curve_and_the_choice():
 def test_min_train_size_reads_the_largest_lag_of_a_list():
     from tsmirrors.backtesting import min_train_size
 
-    assert min_train_size(ConvexAR(lags=[1, 24])) == 24 + 2 + 1
-    assert min_train_size(ConvexAR(lags=[1, 2], target="level")) == 4
+    fixed = dict(beta=1.0, target="difference")
+    assert min_train_size(ConvexAR(lags=[1, 24], **fixed)) == 24 + 2 + 1
+    assert min_train_size(ConvexAR(lags=[1, 2], beta=1.0, target="level")) == 4
 
 
 def test_validation_curve_stops_before_the_first_uncertified_kink():

@@ -98,9 +98,10 @@ def min_train_size(forecaster) -> int:
 
     ``lags + 2`` values of the transformed series (the smallest series a
     forecaster accepts), plus the observations its target transform
-    consumes (one for ``"difference"`` and ``"log_return"``). ``lags`` and
-    ``target`` are read from the forecaster's parameters (1 and ``"level"``
-    when it has none).
+    consumes (one for ``"difference"`` and ``"log_return"``), and at least
+    the series that the cross-validation of an ``"auto"`` setting needs.
+    ``lags`` and ``target`` are read from the forecaster's parameters (1 and
+    ``"level"`` when it has none).
 
     Parameters
     ----------
@@ -113,7 +114,32 @@ def min_train_size(forecaster) -> int:
     """
     lags, target = _lags_and_target(forecaster)
     offset = make_transform(target).offset if target is not None else 0
-    return lags + 2 + offset
+    return max(lags + 2 + offset, _cross_validation_size(forecaster, lags))
+
+
+def _cross_validation_size(forecaster, lags: int) -> int:
+    """Fewest observations whose folds hold a setting chosen by cross-validation.
+
+    0 when nothing is "auto". Otherwise the smallest series whose
+    rolling-origin folds (``cv`` blocks, ``cv_gap``, at least 10 training
+    rows; see :func:`~tsmirrors.forecasting.selection.rolling_folds`) fit,
+    for the smallest candidate lags (``lags="auto"`` starts from lag 1).
+    """
+    params = ("beta", "lags", "target")
+    if not any(getattr(forecaster, name, None) == "auto" for name in params):
+        return 0
+    from ..forecasting.selection import rolling_folds
+
+    first = lags + 1  # rows of the target start after the largest lag
+    for n in range(first + 1, 100_000):
+        try:
+            rolling_folds(n - first, n_folds=getattr(forecaster, "cv", 3),
+                          gap=getattr(forecaster, "cv_gap", 0),
+                          min_train=max(10, 2 * lags))
+        except ValueError:
+            continue
+        return n
+    return first + 1
 
 
 def _check_initial_size(forecaster, size: int) -> None:
@@ -121,10 +147,12 @@ def _check_initial_size(forecaster, size: int) -> None:
     if size < minimum:
         lags, target = _lags_and_target(forecaster)
         described = f"lags={lags}" + ("" if target is None else f", target={target!r}")
+        why = "lags + 2 values after the target transform"
+        if minimum > lags + 2 + (1 if target in ("difference", "log_return") else 0):
+            why = "the cross-validation folds of its 'auto' settings"
         raise ValueError(
             f"initial_train_size must be at least {minimum} for "
-            f"{type(forecaster).__name__} ({described}): lags + 2 values after the "
-            f"target transform, got {size}"
+            f"{type(forecaster).__name__} ({described}): {why}, got {size}"
         )
 
 
