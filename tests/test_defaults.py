@@ -187,3 +187,15 @@ def test_min_train_size_covers_the_cross_validation_folds():
     # a backtest refuses an initial window the folds cannot hold, up front
     with pytest.raises(ValueError, match="at least 15 for ConvexAR.*folds"):
         backtest(ConvexAR(), y, initial_train_size=14, progress=False)
+
+
+def test_naive_forecast_holds_with_sampled_features_from_a_generator():
+    # a RandomState draws new features at each use: beta_max must be that of
+    # the library the fit uses, at one step and at every direct horizon
+    y = 100 + np.cumsum(np.random.default_rng(1).normal(size=150))
+    for kw in ({}, {"strategy": "direct", "max_horizon": 3}):
+        model = ConvexAR(activation="relu", n_features=20,
+                         random_state=np.random.RandomState(0), **kw).fit(y)
+        assert model.naive_
+        np.testing.assert_array_equal(model.predict(3).to_numpy(), np.full(3, y[-1]))
+        assert model.beta_ == pytest.approx(2 * model.regressor_.beta / model.n_rows_)

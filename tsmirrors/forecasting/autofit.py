@@ -148,7 +148,8 @@ def resolve_settings(model, levels: np.ndarray, *, loss: str = "squared",
         bound = scores[best] + np.std(fold_scores[best]) / np.sqrt(naive.size)
         if naive.mean() <= bound:
             best = "difference"
-            curves[best]["beta"] = _naive_beta(model, levels, lags, regressor, exog)
+            # provisional: the fit sets it just above its library's beta_max
+            curves[best]["beta"] = float(curves[best]["betas"][0])
             scores["naive"] = float(naive.mean())
             model.naive_ = True
     curve = curves[best]
@@ -166,25 +167,6 @@ def _naive_is_candidate(model, loss, targets) -> bool:
         and hasattr(model, "_fit_intercept_for")
         and not model._fit_intercept_for("difference")
     )
-
-
-def _naive_beta(model, levels, lags, regressor, exog) -> float:
-    """A (4.3) beta at which the difference network of the window has no neuron."""
-    from ..models.convex import penalty_factor
-    from ..solvers import lasso_beta_max
-
-    transform = make_transform("difference").fit(levels)
-    z = transform.forward(levels)
-    if getattr(model, "normalize", False):
-        z = z / float(np.std(z))
-    X, start = lag_matrix(z, lags)
-    if exog is not None:
-        X = np.hstack([X, exog[start + transform.offset]])
-    t = z[start]
-    design = regressor._design(regressor._make_libraries(X), X)
-    bmax = lasso_beta_max(design, t, fit_intercept=False)
-    # beta_sum = T beta / 2 (times the penalty factor); a hair above beta_max
-    return 2.0 * bmax / (penalty_factor(regressor.architecture) * t.size) * (1 + 1e-6)
 
 
 def _fixed_beta_curve(regressor, folds, beta, loss, taus):

@@ -55,13 +55,21 @@ def fit_direct(model, z: np.ndarray, max_horizon: int) -> dict:
 def _no_neuron(regressor, X, target) -> None:
     """Set the penalty just above beta_max: the network predicts no change.
 
-    When the cross-validation kept the naive forecast, every horizon keeps
-    it too (the same beta would let the h-step sums, whose signal grows
-    with h, buy neurons the one-step folds never tested).
+    When the cross-validation kept the naive forecast, the one-step network
+    and every horizon's keep it (the chosen beta would let the h-step sums,
+    whose signal grows with h, buy neurons the one-step folds never tested).
+    Sampled features are drawn from one fixed seed, so that beta_max is
+    that of the library the fit then uses.
     """
+    from sklearn.utils import check_random_state
+
     from ..models.convex import penalty_factor
     from ..solvers import lasso_beta_max
 
+    seed = regressor.random_state
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        regressor.set_params(
+            random_state=int(check_random_state(seed).randint(2**31 - 1)))
     design = regressor._design(regressor._make_libraries(X), X)
     bmax = lasso_beta_max(design, target, fit_intercept=regressor.fit_intercept)
     regressor.set_params(

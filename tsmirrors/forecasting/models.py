@@ -32,7 +32,7 @@ from ..data.embedding import _embed
 from ..models.convex import ConvexNetRegressor
 from .autofit import lags_in_use, resolve_settings
 from .base import BaseForecaster, check_steps
-from .direct import check_strategy, fit_direct, predict_direct
+from .direct import _no_neuron, check_strategy, fit_direct, predict_direct
 from .exog import check_exog, future_exog
 
 __all__ = [
@@ -153,6 +153,9 @@ class _NetworkAR(BaseForecaster):
             pos = np.arange(t.size) + self._n_lags() + self.transform_.offset
             X = np.hstack([X, E[pos]])
         regressor = self._make_regressor(t.size)
+        if getattr(self, "naive_", False):  # no neuron on this very library
+            _no_neuron(regressor, X, t)
+            self.beta_ = 2.0 * regressor.beta / t.size  # beta_sum = T beta / 2
         # the embedding is finite float64: skip the estimator's re-validation
         fit = getattr(regressor, "_fit_checked", regressor.fit)
         self.regressor_ = fit(X, t)
