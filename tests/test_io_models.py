@@ -268,3 +268,23 @@ def test_save_refuses_what_it_cannot_store(tmp_path):
     with pytest.raises(TypeError, match="cannot save an object of type"):
         tsmirrors.save(model, tmp_path / "m.tsm")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_model_saved_before_a_parameter_existed_is_refused(tmp_path):
+    from tsmirrors.forecasting import ConvexAR, ScaledQuantileAR
+
+    y = 100 + np.cumsum(np.random.default_rng(0).normal(size=120))
+    fits = [
+        (ConvexAR(lags=1, beta=1.0, target="difference").fit(y), "drift"),
+        (ScaledQuantileAR(quantiles=(0.1, 0.9)).fit(y), "long_run"),
+    ]
+    for model, name in fits:
+        path = tmp_path / f"{type(model).__name__}.tsm"
+        tsmirrors.save(model, path)
+        assert type(tsmirrors.load(path)) is type(model)
+        del model.__dict__[name]  # as an earlier version wrote it
+        meta = {"format": "tsmirrors-model", "version": tsmirrors.__version__,
+                "class": type(model).__name__}
+        path.write_bytes(_modelfile.dumps(meta, model))
+        with pytest.raises(ValueError, match=f"earlier tsmirrors.*{name}"):
+            tsmirrors.load(path)

@@ -302,6 +302,16 @@ class _Decoder:
             names = {f.name for f in dataclasses.fields(cls)}
             if not names <= set(attrs):
                 raise ValueError(f"malformed model file: fields of {key}")
+        elif hasattr(cls, "get_params"):
+            # an estimator saved before a parameter existed would misreport
+            # its settings (and may lack the fitted state that goes with it)
+            missing = sorted(set(cls._get_param_names()) - set(attrs))
+            if missing:
+                raise ValueError(
+                    f"the model file holds a {qualname} saved by an earlier "
+                    f"tsmirrors, without the parameter(s) {', '.join(missing)}; "
+                    "fit it again with this version and save it"
+                )
         # restore the attribute dictionary directly: no __init__, __setattr__
         # or __setstate__ of the class runs
         vars(obj).update(attrs)
