@@ -321,7 +321,9 @@ default="auto"
         last value), so every neuron has to earn its place against it; with
         it, that network is a random walk with drift (the training mean
         change, ``h`` times over ``h`` steps), which on prices usually costs
-        more than it gains. Level targets always have the bias.
+        more than it gains. Level targets always have the bias, and sign
+        and threshold networks have none either way (their libraries span
+        the constant).
 
     Attributes
     ----------
