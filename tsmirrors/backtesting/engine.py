@@ -112,9 +112,14 @@ def min_train_size(forecaster) -> int:
     -------
     int
     """
+    lags, _ = _lags_and_target(forecaster)
+    return max(_embedding_size(forecaster), _cross_validation_size(forecaster, lags))
+
+
+def _embedding_size(forecaster) -> int:
+    """``lags + 2`` transformed values and what the transform consumes."""
     lags, target = _lags_and_target(forecaster)
-    offset = make_transform(target).offset if target is not None else 0
-    return max(lags + 2 + offset, _cross_validation_size(forecaster, lags))
+    return lags + 2 + (make_transform(target).offset if target is not None else 0)
 
 
 def _cross_validation_size(forecaster, lags: int) -> int:
@@ -148,7 +153,7 @@ def _check_initial_size(forecaster, size: int) -> None:
         lags, target = _lags_and_target(forecaster)
         described = f"lags={lags}" + ("" if target is None else f", target={target!r}")
         why = "lags + 2 values after the target transform"
-        if minimum > lags + 2 + (1 if target in ("difference", "log_return") else 0):
+        if minimum > _embedding_size(forecaster):
             why = "the cross-validation folds of its 'auto' settings"
         raise ValueError(
             f"initial_train_size must be at least {minimum} for "

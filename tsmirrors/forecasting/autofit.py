@@ -135,7 +135,6 @@ def resolve_settings(model, levels: np.ndarray, *, loss: str = "squared",
     if not scores:
         raise ValueError("every candidate target series is constant")
     best = min(scores, key=scores.get)
-    naive = None
     if auto_beta and "difference" in curves and _naive_is_candidate(
         model, loss, targets
     ):

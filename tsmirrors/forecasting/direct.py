@@ -46,34 +46,41 @@ def fit_direct(model, z: np.ndarray, max_horizon: int) -> dict:
             )
         target = model.transform_.aggregate(z, start, h)
         regressor = model._make_regressor(start.size)
-        if getattr(model, "naive_", False):
-            _no_neuron(regressor, X, target)
-        models[h] = regressor._fit_checked(X, target)
+        handle = _no_neuron(regressor, X, target) if getattr(
+            model, "naive_", False) else None
+        models[h] = regressor._fit_checked(X, target, warm_start=handle)
     return models
 
 
-def _no_neuron(regressor, X, target) -> None:
+def _no_neuron(regressor, X, target):
     """Set the penalty just above beta_max: the network predicts no change.
 
     When the cross-validation kept the naive forecast, the one-step network
     and every horizon's keep it (the chosen beta would let the h-step sums,
     whose signal grows with h, buy neurons the one-step folds never tested).
     Sampled features are drawn from one fixed seed, so that beta_max is
-    that of the library the fit then uses.
+    that of the library the fit then uses; the returned
+    :class:`~tsmirrors.models.warm_start.WarmStart` hands that library and
+    its design to the fit (``warm_start=``), which does not build them again.
     """
     from sklearn.utils import check_random_state
 
     from ..models.convex import penalty_factor
+    from ..models.warm_start import WarmStart
     from ..solvers import lasso_beta_max
 
     seed = regressor.random_state
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         regressor.set_params(
             random_state=int(check_random_state(seed).randint(2**31 - 1)))
-    design = regressor._design(regressor._make_libraries(X), X)
+    libraries = regressor._make_libraries(X)
+    design = regressor._design(libraries, X)
     bmax = lasso_beta_max(design, target, fit_intercept=regressor.fit_intercept)
     regressor.set_params(
         beta=bmax * (1 + 1e-6) / penalty_factor(regressor.architecture))
+    handle = WarmStart()
+    handle.remember(regressor, X, libraries, design)
+    return handle
 
 
 def predict_direct(model, window: np.ndarray, steps: int) -> np.ndarray:

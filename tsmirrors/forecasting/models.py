@@ -153,12 +153,14 @@ class _NetworkAR(BaseForecaster):
             pos = np.arange(t.size) + self._n_lags() + self.transform_.offset
             X = np.hstack([X, E[pos]])
         regressor = self._make_regressor(t.size)
-        if getattr(self, "naive_", False):  # no neuron on this very library
-            _no_neuron(regressor, X, t)
-            self.beta_ = 2.0 * regressor.beta / t.size  # beta_sum = T beta / 2
         # the embedding is finite float64: skip the estimator's re-validation
         fit = getattr(regressor, "_fit_checked", regressor.fit)
-        self.regressor_ = fit(X, t)
+        if getattr(self, "naive_", False):  # no neuron on this very library
+            handle = _no_neuron(regressor, X, t)
+            self.beta_ = 2.0 * regressor.beta / t.size  # beta_sum = T beta / 2
+            self.regressor_ = fit(X, t, warm_start=handle)
+        else:
+            self.regressor_ = fit(X, t)
         self.n_rows_ = int(t.size)
         self.lags_in_use_ = lags_in_use(self.regressor_, self.lags_)
         if check_strategy(self)[0] == "direct":

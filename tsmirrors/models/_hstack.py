@@ -106,10 +106,9 @@ class PackedBlocks:
         """Whether ``blocks`` can be packed (same activation and length)."""
         if len(blocks) < 2 or not all(isinstance(b, TwoLayerOperator) for b in blocks):
             return False
-        coefs = blocks[0]._coefficients()
-        a_p, a_m, b_p, b_m = coefs
+        coefs = blocks[0]._coefficients()  # (a_p, a_m, b_p, b_m)
         return (
-            b_p == b_m
+            coefs[2] == coefs[3]
             and all(b._coefficients() == coefs for b in blocks)
             and len({b.shape[0] for b in blocks}) == 1
         )

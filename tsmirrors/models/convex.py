@@ -70,7 +70,7 @@ class HStackDesign:
 
     def rmatvec(self, r):
         r = np.ascontiguousarray(r, dtype=np.float64).reshape(-1)
-        if self._packed_or_none() is not None:
+        if self._packed is not None:
             return self._packed.rmatvec(r)
         out = np.empty(self.shape[1])
         for k, b in enumerate(self.blocks):
@@ -83,15 +83,11 @@ class HStackDesign:
                 out[a:e] = np.asarray(b.rmatvec(r)).reshape(-1)
         return out
 
-    def _packed_or_none(self):
-        # files of models saved before packing have no such attribute
-        return getattr(self, "_packed", None)
-
     def matvec_sparse(self, idx, values):
         """``A[:, idx] @ values``, touching only the columns in ``idx``."""
         idx = self._check_index(idx)
         values = np.asarray(values, dtype=np.float64).reshape(-1)
-        if self._packed_or_none() is not None:
+        if self._packed is not None:
             return self._packed.matvec_sparse(idx, values)
         out = np.zeros(self.shape[0])
         block_of = np.searchsorted(self.offsets, idx, side="right") - 1
@@ -116,7 +112,7 @@ class HStackDesign:
 
     def columns(self, idx):
         idx = self._check_index(idx)
-        if self._packed_or_none() is not None:
+        if self._packed is not None:
             return self._packed.columns(idx)
         out = np.empty((self.shape[0], idx.size))
         block_of = np.searchsorted(self.offsets, idx, side="right") - 1
