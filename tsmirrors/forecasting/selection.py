@@ -294,6 +294,11 @@ def _squared_curve(regressor, folds_data, beta_ratio):
         if value < best_loss:
             best_beta = grid[k] + t[k] * (grid[k + 1] - grid[k])
             best_loss = value
+    return dict(_curve(grid, losses, neurons, best_beta, best_loss), residuals=res)
+
+
+def _curve(grid, losses, neurons, best_beta, best_loss) -> dict:
+    """``cv_results_`` of a curve: fold losses ``(n_folds, n_betas)`` on ``grid``."""
     return {
         "betas": grid,
         "mean_loss": losses.mean(0),
@@ -302,7 +307,6 @@ def _squared_curve(regressor, folds_data, beta_ratio):
         "neurons": neurons,
         "best_beta": float(best_beta),
         "best_loss": float(best_loss),
-        "residuals": res,
     }
 
 
@@ -338,15 +342,7 @@ def _quantile_curve(regressor, folds_data, taus, beta_ratio, n_betas):
                 len(taus) * len(fold_designs)
             )
     k = int(np.argmin(losses.mean(0)))
-    return {
-        "betas": grid,
-        "mean_loss": losses.mean(0),
-        "std_loss": losses.std(0),
-        "fold_loss": losses,
-        "neurons": neurons,
-        "best_beta": float(grid[k]),
-        "best_loss": float(losses.mean(0)[k]),
-    }
+    return _curve(grid, losses, neurons, grid[k], losses.mean(0)[k])
 
 
 def select_beta(cv_results: dict, rule: str = "min") -> float:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._lp import LinearProgram, _assemble, _continuity_rows
+from ._lp import LinearProgram, _assemble, _chain_costs, _continuity_rows
 
 __all__ = ["additive_blocks", "build_additive_lp"]
 
@@ -121,14 +121,7 @@ def build_additive_lp(blocks, y, cost_z, tau, fit_intercept) -> LinearProgram:
     r += n
     matrix = _assemble(rows, cols, vals, (r, n_var))
     matrix.eliminate_zeros()
-    cost = np.zeros(n_var)
-    cost[off_zp:off_zm] = cost_z
-    cost[off_zm:off_up] = cost_z
-    cost[off_up:off_um] = tau
-    cost[off_um:] = 1.0 - tau
-    lower = np.zeros(n_var)
-    lower[:off_zp] = -np.inf  # values and slopes are free
-    upper = np.full(n_var, np.inf)
+    cost, lower, upper = _chain_costs(off_zp, p, n, cost_z, tau)
     anchor_values = np.zeros(p)
     anchor_values[: sizes[0]] = anchor_first
     return LinearProgram(

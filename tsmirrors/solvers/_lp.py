@@ -199,15 +199,7 @@ def build_slope_lp(op, y: np.ndarray, cost_z: np.ndarray, tau: float | None,
         rhs.append(np.zeros(1))
         r += 1
     matrix = _assemble(rows, cols, vals, (r, n_var))
-    cost = np.zeros(n_var)
-    cost[off_zp:off_zp + p] = cost_z
-    cost[off_zm:off_zm + p] = cost_z
-    if not interp:
-        cost[off_up:off_up + n] = tau
-        cost[off_um:off_um + n] = 1.0 - tau
-    lower = np.zeros(n_var)
-    lower[: off_zp] = -np.inf  # F and slopes are free
-    upper = np.full(n_var, np.inf)
+    cost, lower, upper = _chain_costs(off_zp, p, n_u, cost_z, tau)
     return LinearProgram(
         cost=cost, matrix=matrix, rhs=np.concatenate(rhs), lower=lower, upper=upper,
         z_plus=np.arange(off_zp, off_zp + p), z_minus=np.arange(off_zm, off_zm + p),
@@ -254,6 +246,28 @@ def split_solution(lp: LinearProgram, x: np.ndarray) -> tuple[np.ndarray, float]
     if lp.formulation in ("slope", "additive"):
         return z, float(x[lp.intercept_index] - lp.anchor_values @ z)
     return z, float(x[lp.intercept_index])
+
+
+def _chain_costs(off_zp: int, p: int, n_u: int, cost_z, tau):
+    """Costs and bounds of a slope-chain LP's variables.
+
+    The layout ``[values and slopes (free) | z+ (p) | z- (p) | u+ (n_u) |
+    u- (n_u)]``: each ``|z|`` part costs ``cost_z``, the residual parts
+    ``tau`` and ``1 - tau`` (none when ``n_u = 0``: interpolation).
+    Returns ``(cost, lower, upper)``.
+    """
+    off_up = off_zp + 2 * p
+    n_var = off_up + 2 * n_u
+    cost = np.zeros(n_var)
+    cost[off_zp:off_zp + p] = cost_z
+    cost[off_zp + p:off_up] = cost_z
+    if n_u:
+        cost[off_up:off_up + n_u] = tau
+        cost[off_up + n_u:] = 1.0 - tau
+    lower = np.zeros(n_var)
+    lower[:off_zp] = -np.inf  # values and slopes are free
+    upper = np.full(n_var, np.inf)
+    return cost, lower, upper
 
 
 def _continuity_rows(rows, cols, vals, r, off_F, off_s, b) -> int:
@@ -322,14 +336,7 @@ def _compressed_slope_lp(x, y, t, d, act, cost_z, tau, fit_intercept):
     r += n
     matrix = _assemble(rows, cols, vals, (r, n_var))
     rhs = np.concatenate([np.zeros(n_aux), np.asarray(y, dtype=float)])
-    cost = np.zeros(n_var)
-    cost[off_zp:off_zm] = cost_z
-    cost[off_zm:off_up] = cost_z
-    cost[off_up:off_um] = tau
-    cost[off_um:] = 1.0 - tau
-    lower = np.zeros(n_var)
-    lower[:off_zp] = -np.inf
-    upper = np.full(n_var, np.inf)
+    cost, lower, upper = _chain_costs(off_zp, q, n, cost_z, tau)
     return cost, matrix, rhs, lower, upper, (off_F, off_zp, off_zm, n_aux, anchor, b)
 
 
