@@ -12,7 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_nonnegative
-from .selection import check_lags, cross_validate_beta, rolling_folds, select_beta
+from .selection import (
+    _curve,
+    check_lags,
+    cross_validate_beta,
+    rolling_folds,
+    select_beta,
+)
 from .transforms import make_transform
 
 __all__ = ["lag_matrix", "lags_in_use", "resolve_settings"]
@@ -187,16 +193,8 @@ def _fixed_beta_curve(regressor, folds, beta, loss, taus):
         res.append(np.array(fold_res))
         losses.append(_z_loss(res[-1], loss, taus))
     losses = np.array(losses)[:, None]
-    return {
-        "betas": np.array([beta]),
-        "mean_loss": losses.mean(0),
-        "std_loss": losses.std(0),
-        "fold_loss": losses,
-        "neurons": np.array([np.nan]),
-        "best_beta": beta,
-        "best_loss": float(losses.mean()),
-        "fixed_residuals": res,
-    }
+    curve = _curve(np.array([beta]), losses, np.array([np.nan]), beta, losses.mean())
+    return dict(curve, fixed_residuals=res)
 
 
 def _z_loss(res, loss, taus):
