@@ -267,6 +267,12 @@ def _has_pyarrow() -> bool:
     return importlib.util.find_spec("pyarrow") is not None
 
 
+def _c_options(n_fields, used, na_values) -> dict:
+    """``read_csv`` options of both C-engine readers: fields by position."""
+    return dict(engine="c", header=None, names=list(range(n_fields)), usecols=used,
+                keep_default_na=False, na_values=na_values)
+
+
 def _read_columns_c(path, offset, first_line, n_fields, used, numeric, na_values):
     """:func:`read_columns` with pandas' C engine (no pyarrow installed).
 
@@ -286,16 +292,8 @@ def _read_columns_c(path, offset, first_line, n_fields, used, numeric, na_values
         with open(path, "rb") as f:
             f.seek(offset)
             return pd.read_csv(
-                f,
-                engine="c",
-                header=None,
-                names=list(range(n_fields)),
-                usecols=used,
-                dtype=dtype,
-                keep_default_na=False,
-                na_values=na_values,
-                skip_blank_lines=True,
-                encoding="utf-8",
+                f, dtype=dtype, skip_blank_lines=True, encoding="utf-8",
+                **_c_options(n_fields, used, na_values),
             )
 
     try:
@@ -431,14 +429,7 @@ def read_lines(lines, header_line, n_fields, used, numeric, na_values, path):
 
     def read(dtype):
         return pd.read_csv(
-            io.StringIO(text),
-            header=None,
-            names=list(range(n_fields)),
-            usecols=used,
-            dtype=dtype,
-            keep_default_na=False,
-            na_values=na_values,
-            engine="c",
+            io.StringIO(text), dtype=dtype, **_c_options(n_fields, used, na_values)
         )
 
     try:
