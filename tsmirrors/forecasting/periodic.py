@@ -48,6 +48,7 @@ __all__ = [
     "fit_periodic_factor",
     "label_ticks",
     "phases_before",
+    "phases_of",
 ]
 
 #: Pseudo-rows of the overall mean square added to each phase (module
@@ -57,8 +58,11 @@ PRIOR_ROWS = 40
 AUTO_PERIODS = {pd.Timedelta(hours=1): 24, pd.Timedelta(days=1): 7}
 
 
-def check_periodic(periodic) -> None:
-    """``periodic`` is ``"auto"``, None or an integer >= 2, else a ValueError."""
+def check_periodic(periodic, volatility="ewma") -> None:
+    """``periodic`` is ``"auto"``, None or an integer >= 2, else a ValueError.
+
+    An integer needs ``volatility="ewma"`` (the factor divides its changes).
+    """
     if periodic is None or (isinstance(periodic, str) and periodic == "auto"):
         return
     if (
@@ -68,6 +72,11 @@ def check_periodic(periodic) -> None:
     ):
         raise ValueError(
             f"periodic must be 'auto', None or an integer >= 2, got {periodic!r}"
+        )
+    if volatility != "ewma":
+        raise ValueError(
+            f"periodic={periodic!r} needs volatility='ewma', got "
+            f"volatility={volatility!r}"
         )
 
 
@@ -126,6 +135,13 @@ def phases_before(last_ticks: int, n: int, period: int) -> np.ndarray:
     return np.mod(last_ticks - (n - 1) + np.arange(n + 1), period)
 
 
+def phases_of(last, n: int, period, freq, step: int = 1):
+    """:func:`phases_before` the label ``last``; None without a ``period``."""
+    if not period:
+        return None
+    return phases_before(label_ticks(last, freq, step), n, period)
+
+
 def fit_periodic_factor(z, phases, rows, period: int) -> np.ndarray:
     """``s_p`` for ``p = 0..period - 1`` from the changes ``z[rows]``.
 
@@ -136,7 +152,7 @@ def fit_periodic_factor(z, phases, rows, period: int) -> np.ndarray:
     --------
     >>> z = np.array([1.0, 3.0, 1.0, 3.0])
     >>> fit_periodic_factor(z, np.array([0, 1, 0, 1]), np.arange(4), 2).round(3)
-    array([0.931, 1.065])
+    array([0.981, 1.019])
     """
     z2 = np.asarray(z, dtype=np.float64)[rows] ** 2
     p = np.asarray(phases)[rows]

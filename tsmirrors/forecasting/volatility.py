@@ -36,14 +36,11 @@ Volatility models (``volatility``):
   positive (:mod:`~tsmirrors.forecasting.scale_models`);
 - ``None``: a constant scale, the training standard deviation of ``z``.
 
-Periodic factor (``periodic``, with ``"ewma"``): intraday returns are more
-volatile at some hours of the day than at others. With a period ``P`` the
-changes are divided by a factor ``s_phase(t)`` (the shrunk root mean square
-of the training changes of each phase over the overall one, Andersen and
-Bollerslev, 1997) before the EWMA, and ``sigma_t = s_phase(t) *
-ewma_t`` of the deseasonalized changes (mixed with their long-run level as
-above). The phase of ``t`` comes from the series' labels, the hour of day
-of hourly timestamps (:mod:`~tsmirrors.forecasting.periodic`).
+Periodic factor (``periodic``, with ``"ewma"``; Andersen and Bollerslev,
+1997): the changes are divided by ``s_phase(t)``, the shrunk training RMS
+of the changes of ``t``'s phase (e.g. its hour of day) over the overall one,
+before the EWMA, and ``sigma_t = s_phase(t)`` times the scale above of the
+deseasonalized changes (:mod:`~tsmirrors.forecasting.periodic`).
 
 Settings of the scale (``decay="auto"``, ``periodic="auto"``,
 ``scale_beta="auto"``) are chosen
@@ -74,8 +71,7 @@ from .periodic import (
     cv_ewma,
     deseasonalized,
     fit_periodic_factor,
-    label_ticks,
-    phases_before,
+    phases_of,
 )
 from .scale_models import (
     CV_FOLDS,
@@ -142,12 +138,10 @@ class ScaledQuantileAR(BaseForecaster):
         hourly timestamps (the hour of day), 7 for daily ones (the day of
         week), and the cross-validation chooses between that factor and
         none, jointly with ``decay`` and ``long_run``; no factor for other
-        series (plain arrays included). An integer ``P`` always uses the
-        factor, the phase of a change being its step count since
-        1970-01-01 (timestamps) or its integer label (plain arrays and
-        integer indices: positions) modulo ``P``. With a factor,
-        ``predict(last_window=...)`` needs a pandas Series (its labels give
-        the phase); ``backtest`` passes one.
+        series (plain arrays included). An integer ``P`` always uses it; the
+        phase comes from the labels (positions for a plain array,
+        :mod:`~tsmirrors.forecasting.periodic`), so that with a factor
+        ``predict(last_window=...)`` needs a pandas Series.
     scale_windows : sequence of int, default=(1, 5, 25)
         ``volatility="convex"``: the trailing means of ``|z|`` (over the last
         ``k`` changes) that the scale network reads.
@@ -217,8 +211,8 @@ class ScaledQuantileAR(BaseForecaster):
         each candidate (``mean_pinball``), the chosen ``best`` and the
         ``rows`` (fit stop, validation start and stop); else None.
     cv_results_ : dict or None
-        With ``decay="auto"``, ``long_run="auto"``, ``periodic="auto"`` (on
-        hourly or daily timestamps) or ``scale_beta="auto"``: the setting
+        With ``decay``, ``long_run``, ``periodic`` (on hourly or daily
+        timestamps) or ``scale_beta`` ``"auto"``: the setting
         (``param``), its ``grid``, the validation pinball loss per
         candidate and fold (``fold_pinball``) and its mean
         (``mean_pinball``), the folds' rows and the chosen value
@@ -302,12 +296,7 @@ class ScaledQuantileAR(BaseForecaster):
             raise ValueError(
                 f"long_run must be a number in [0, 1) or 'auto', got {self.long_run!r}"
             )
-        check_periodic(self.periodic)
-        if self.volatility != "ewma" and self.periodic not in (None, "auto"):
-            raise ValueError(
-                f"periodic={self.periodic!r} needs volatility='ewma', got "
-                f"volatility={self.volatility!r}"
-            )
+        check_periodic(self.periodic, self.volatility)
         if self.scale_beta != "auto":
             check_nonnegative(self.scale_beta, "scale_beta")
         windows = self.scale_windows
@@ -334,16 +323,9 @@ class ScaledQuantileAR(BaseForecaster):
         return first
 
     def _phases(self, n: int, last, period=None):
-        """Phases of ``n`` changes ending at the label ``last``, and the next.
-
-        None without a period (``period``, else the fitted ``period_``).
-        """
+        """Phases of ``n`` changes ending at the label ``last``, and the next."""
         period = getattr(self, "period_", None) if period is None else period
-        if not period:
-            return None
-        return phases_before(
-            label_ticks(last, self.freq_, self.index_step_), n, period
-        )
+        return phases_of(last, n, period, self.freq_, self.index_step_)
 
     def _scales(self, z: np.ndarray, phases=None, decay=None, long_run=None,
                 long_run_var=None, factor="fitted") -> np.ndarray:
