@@ -49,6 +49,11 @@ def test_phase_is_the_hour_of_day_of_the_change():
     days = pd.date_range("2022-01-01", periods=30, freq="D")
     daily = phases_before(label_ticks(days[-1], days.freq), 30, 7)[:-1]
     assert len(set(zip(daily, days.day_of_week))) == 7
+    # across a change of daylight saving time: the hour of day in UTC
+    berlin = pd.date_range("2022-03-26 20:00", periods=30, freq="h",
+                           tz="Europe/Berlin")
+    got = phases_before(label_ticks(berlin[-1], berlin.freq), 30, 24)[:-1]
+    np.testing.assert_array_equal(got, berlin.tz_convert("UTC").hour)
 
 
 def test_factor_is_the_shrunk_rms_per_phase_by_hand():

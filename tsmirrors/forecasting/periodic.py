@@ -16,17 +16,19 @@ change is ``s_phase(t)`` times the filter's scale of the deseasonalized
 changes. ``K`` shrinks each ``s_p^2`` towards 1 as if ``K`` more changes of
 the overall mean square had been seen at that phase: a mean square of
 heavy-tailed returns over a few dozen rows (a training window of 1,000 hours
-has about 42 per hour of day) has a sampling error of tens of percent, and
-the shrinkage keeps a few outliers from setting an hour's scale.
+has about 42 per hour of day) has a sampling error of tens of percent. With
+``K = 40`` such an hour's estimate lies about halfway between its data and
+1; ``K = 10`` scored worse in the scale's cross-validation on windows of
+hourly BTC returns.
 
 Phases come from the labels of the series: the number of steps (its
-frequency) since 1970-01-01 00:00 of a ``DatetimeIndex`` (wall-clock time
-for time-zone aware ones), or the integer label divided by the step of an
-integer index (positions, for a plain array), modulo ``P``. For hourly data
-with ``P = 24`` this is the hour of day. Labels, not positions within a
-window, fix the phase, so that forecasts from any window of the series
-(a rolling backtest, ``predict(last_window=...)``) read the same phase for
-the same time.
+frequency) since 1970-01-01 00:00 of a ``DatetimeIndex`` (in UTC for
+time-zone aware ones: a regular series has regular steps in UTC), or the
+integer label divided by the step of an integer index (positions, for a
+plain array), modulo ``P``. For hourly data with ``P = 24`` this is the
+hour of day (UTC). Labels, not positions within a window, fix the phase, so
+that forecasts from any window of the series (a rolling backtest,
+``predict(last_window=...)``) read the same phase for the same time.
 """
 
 from __future__ import annotations
@@ -113,8 +115,8 @@ def label_ticks(label, freq, step: int = 1) -> int:
                 "a periodic scale needs timestamps of a fixed frequency (hours, "
                 f"days, ...), got freq={freq!r}"
             )
-        if label.tzinfo is not None:
-            label = label.tz_localize(None)
+        if label.tzinfo is not None:  # UTC: regular steps, whatever the DST
+            label = label.tz_convert("UTC").tz_localize(None)
         return int((label - pd.Timestamp(0)) // delta)
     if isinstance(label, (numbers.Integral, np.integer)) and not isinstance(
         label, bool
