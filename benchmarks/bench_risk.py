@@ -35,7 +35,8 @@ of the 20-step trailing realized volatility, the correlation of the 90%
 width (relative to the price) with that volatility, and the wall time of
 the backtest; then whether the new model meets each target against GARCH.
 
-    python benchmarks/bench_risk.py [--quick] [--series daily] [--plot out.png]
+    python benchmarks/bench_risk.py [--quick] [--series daily] [--models LABEL|...]
+        [--plot out.png]
 
 Wall times are noisy on a shared machine; compare them within one run.
 """
