@@ -9,6 +9,8 @@ training window, on the last ``window + origins`` closes of
   origins, window 1,000),
 
 for ``ScaledQuantileAR()`` at its defaults (the new model), the same with
+a periodic volatility factor chosen by cross-validation (``periodic="auto"``:
+hour of day or day of week), with
 the convex scale network (``volatility="convex"``) and with a fixed
 RiskMetrics scale of price differences instead of the cross-validated scale
 of log returns (``target="difference", decay=0.94, long_run=0``),
@@ -33,7 +35,8 @@ of the 20-step trailing realized volatility, the correlation of the 90%
 width (relative to the price) with that volatility, and the wall time of
 the backtest; then whether the new model meets each target against GARCH.
 
-    python benchmarks/bench_risk.py [--quick] [--series daily] [--plot out.png]
+    python benchmarks/bench_risk.py [--quick] [--series daily] [--models LABEL|...]
+        [--plot out.png]
 
 Wall times are noisy on a shared machine; compare them within one run.
 """
@@ -81,6 +84,9 @@ ADAPTIVE = {
 def models(refit: int, refit_slow: int):
     return {
         "ScaledQuantileAR()": (ScaledQuantileAR(quantiles=TAUS), refit),
+        'ScaledQuantileAR(periodic="auto")': (
+            ScaledQuantileAR(quantiles=TAUS, periodic="auto"), refit
+        ),
         'ScaledQuantileAR(volatility="convex")': (
             ScaledQuantileAR(quantiles=TAUS, volatility="convex"), refit
         ),
@@ -108,12 +114,14 @@ def recalibrated(model, pred):
     return out
 
 
-def run_series(name, window, origins, refit, refit_slow, plot=None):
+def run_series(name, window, origins, refit, refit_slow, plot=None, only=None):
     path, full_origins = SERIES[name]
     origins = origins or full_origins
     y = load_prices(SHARED / path)["close"].iloc[-(window + origins):]
     rows = {}
     for label, (model, every) in models(refit, refit_slow).items():
+        if only is not None and label not in only:
+            continue
         t0 = time.perf_counter()
         _, pred = backtest(
             model, y, initial_train_size=window, window="rolling", refit=every,
@@ -210,6 +218,11 @@ def main(argv=None):
     parser.add_argument("--origins", type=int, default=None)
     parser.add_argument("--refit", type=int, default=25)
     parser.add_argument("--refit-slow", type=int, default=100)
+    parser.add_argument(
+        "--models", default=None,
+        help="'|'-separated row labels to run (ScaledQuantileAR() and "
+        "GARCH(1,1)-t are always run: the targets compare them)",
+    )
     parser.add_argument("--plot", default=None,
                         help="PNG of the first series' VaR bands")
     parser.add_argument("--speed", action="store_true",
@@ -220,11 +233,15 @@ def main(argv=None):
         return
     if args.quick:
         args.window, args.origins, args.refit, args.refit_slow = 500, 300, 50, 150
+    only = None
+    if args.models:
+        only = set(args.models.split("|")) | {"ScaledQuantileAR()", "GARCH(1,1)-t"}
     for i, name in enumerate(args.series.split(",")):
         if name not in SERIES:
             raise SystemExit(f"unknown series {name!r}; choose from {list(SERIES)}")
         rows = run_series(name, args.window, args.origins, args.refit,
-                          args.refit_slow, plot=args.plot if i == 0 else None)
+                          args.refit_slow, plot=args.plot if i == 0 else None,
+                          only=only)
         print_table(name, rows)
         sys.stdout.flush()
 

@@ -338,6 +338,8 @@ def _fit_predict(series: pd.Series, forecaster, task: _Task, exog=None) -> tuple
     for origin, length in zip(task.origins, task.lengths):
         first = max(origin - task.window_size, task.start) - task.start
         window = history[first : origin - task.start]
+        if getattr(model, "_timed_windows", False):  # the forecast reads labels
+            window = seen.iloc[task.start + first : origin]
         horizon = task.gap + length
         kw = {} if exog is None else {"exog": exog.iloc[origin : origin + horizon]}
         point = _forecast_values(

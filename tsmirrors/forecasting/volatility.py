@@ -36,7 +36,14 @@ Volatility models (``volatility``):
   positive (:mod:`~tsmirrors.forecasting.scale_models`);
 - ``None``: a constant scale, the training standard deviation of ``z``.
 
-Settings of the scale (``decay="auto"``, ``scale_beta="auto"``) are chosen
+Periodic factor (``periodic``, with ``"ewma"``; Andersen and Bollerslev,
+1997): the changes are divided by ``s_phase(t)``, the shrunk training RMS
+of the changes of ``t``'s phase (e.g. its hour of day) over the overall one,
+before the EWMA, and ``sigma_t = s_phase(t)`` times the scale above of the
+deseasonalized changes (:mod:`~tsmirrors.forecasting.periodic`).
+
+Settings of the scale (``decay="auto"``, ``periodic="auto"``,
+``scale_beta="auto"``) are chosen
 at every fit by a cross-validation on rolling folds of the training rows
 only (:func:`~tsmirrors.forecasting.scale_models.cv_scale`).
 
@@ -58,6 +65,14 @@ from ..models.convex import ConvexNetRegressor
 from ..models.warm_start import WarmStart
 from .base import BaseForecaster, check_quantiles, check_steps
 from .calibration import CALIBRATIONS, AdaptiveConformal
+from .periodic import (
+    auto_period,
+    check_periodic,
+    cv_ewma,
+    deseasonalized,
+    fit_periodic_factor,
+    phases_of,
+)
 from .scale_models import (
     CV_FOLDS,
     CV_VAL_FRACTION,
@@ -117,6 +132,16 @@ class ScaledQuantileAR(BaseForecaster):
         mean of ``z^2``: the scale reverts towards a long-run level (GARCH's
         ``omega``). ``"auto"`` chooses it from ``TUNABLE_PARAMS["long_run"]``
         (jointly with ``decay`` when both are ``"auto"``).
+    periodic : "auto", None or int, default=None
+        ``volatility="ewma"``: the period ``P`` of a periodic volatility
+        factor (module docstring), in steps of the series. ``"auto"``: 24 for
+        hourly timestamps (the hour of day), 7 for daily ones (the day of
+        week), and the cross-validation chooses between that factor and
+        none, jointly with ``decay`` and ``long_run``; no factor for other
+        series (plain arrays included). An integer ``P`` always uses it; the
+        phase comes from the labels (positions for a plain array,
+        :mod:`~tsmirrors.forecasting.periodic`), so that with a factor
+        ``predict(last_window=...)`` needs a pandas Series.
     scale_windows : sequence of int, default=(1, 5, 25)
         ``volatility="convex"``: the trailing means of ``|z|`` (over the last
         ``k`` changes) that the scale network reads.
@@ -167,7 +192,12 @@ class ScaledQuantileAR(BaseForecaster):
         ``volatility="ewma"``: the decay and long-run weight in use (chosen
         with ``"auto"``).
     long_run_var_ : float
-        ``volatility="ewma"``: ``v``, the training mean of ``z^2``.
+        ``volatility="ewma"``: ``v``, the training mean of ``z^2`` (of the
+        deseasonalized changes with a periodic factor).
+    period_ : int or None
+        The period of the periodic factor in use (None: no factor).
+    periodic_factor_ : ndarray of shape (period_,) or None
+        ``s_p`` of each phase ``p``, estimated on the training rows.
     scale_model_ : ConvexNetRegressor
         ``volatility="convex"``: the scale network, on inputs and target in
         units of ``scale_unit_`` (the training mean of ``|z|``), with
@@ -181,11 +211,13 @@ class ScaledQuantileAR(BaseForecaster):
         each candidate (``mean_pinball``), the chosen ``best`` and the
         ``rows`` (fit stop, validation start and stop); else None.
     cv_results_ : dict or None
-        With ``decay="auto"`` or ``scale_beta="auto"``: the setting
+        With ``decay``, ``long_run``, ``periodic`` (on hourly or daily
+        timestamps) or ``scale_beta`` ``"auto"``: the setting
         (``param``), its ``grid``, the validation pinball loss per
         candidate and fold (``fold_pinball``) and its mean
         (``mean_pinball``), the folds' rows and the chosen value
-        (``best``); else None.
+        (``best``); else None. A searched ``periodic`` is the first
+        entry of each candidate, 0 standing for no factor.
     n_rows_ : int
         Training rows (after the burn-in of the scale and the lags).
 
@@ -209,6 +241,7 @@ class ScaledQuantileAR(BaseForecaster):
         volatility="ewma",
         decay: float | str = "auto",
         long_run: float | str = "auto",
+        periodic=None,
         scale_windows=(1, 5, 25),
         scale_beta: float | str = 2e-3,
         scale_features: int | None = 20,
@@ -226,6 +259,7 @@ class ScaledQuantileAR(BaseForecaster):
         self.volatility = volatility
         self.decay = decay
         self.long_run = long_run
+        self.periodic = periodic
         self.scale_windows = scale_windows
         self.scale_beta = scale_beta
         self.scale_features = scale_features
@@ -262,6 +296,7 @@ class ScaledQuantileAR(BaseForecaster):
             raise ValueError(
                 f"long_run must be a number in [0, 1) or 'auto', got {self.long_run!r}"
             )
+        check_periodic(self.periodic, self.volatility)
         if self.scale_beta != "auto":
             check_nonnegative(self.scale_beta, "scale_beta")
         windows = self.scale_windows
@@ -287,12 +322,19 @@ class ScaledQuantileAR(BaseForecaster):
             first = max(first, max(int(k) for k in self.scale_windows))
         return first
 
-    def _scales(self, z: np.ndarray, decay=None, long_run=None,
-                long_run_var=None) -> np.ndarray:
+    def _phases(self, n: int, last, period=None):
+        """Phases of ``n`` changes ending at the label ``last``, and the next."""
+        period = getattr(self, "period_", None) if period is None else period
+        return phases_of(last, n, period, self.freq_, self.index_step_)
+
+    def _scales(self, z: np.ndarray, phases=None, decay=None, long_run=None,
+                long_run_var=None, factor="fitted") -> np.ndarray:
         """``sigma[t]`` for ``t = 0..n`` (entry ``n``: the next change).
 
-        ``decay``, ``long_run`` and ``long_run_var`` override the fitted
-        ones (cross-validation candidates).
+        ``phases`` (:meth:`_phases`) index the periodic ``factor`` (default
+        the fitted one; None: no factor). ``decay``, ``long_run``,
+        ``long_run_var`` and ``factor`` override the fitted ones
+        (cross-validation candidates).
         """
         if self.volatility is None:
             return np.full(z.size + 1, self.constant_scale_)
@@ -301,38 +343,51 @@ class ScaledQuantileAR(BaseForecaster):
                 self.scale_model_, self.scale_unit_, self.scale_upper_, z,
                 self.scale_windows_,
             )
-        sigma = ewma_volatility(z, self.decay_ if decay is None else decay)
+        if isinstance(factor, str):
+            factor = getattr(self, "periodic_factor_", None)
+        s = None if factor is None else factor[phases]
+        sigma = ewma_volatility(deseasonalized(z, factor, phases),
+                                self.decay_ if decay is None else decay)
         w = self.long_run_ if long_run is None else long_run
         if w:
             v = self.long_run_var_ if long_run_var is None else long_run_var
             sigma = np.sqrt((1.0 - w) * sigma**2 + w * v)
+        if s is not None:
+            sigma = sigma * s
         return np.maximum(sigma, self.scale_floor_)
+
+    def _fit_ewma(self, z: np.ndarray, rows: np.ndarray, taus: np.ndarray) -> None:
+        """Decay, long-run weight and periodic factor, chosen by ``cv_scale``."""
+        period = self.periodic
+        if period == "auto":
+            period = auto_period(self.index_type_, self.freq_)
+        periods = (0, period) if self.periodic == "auto" and period else (
+            period or 0,
+        )
+        phases = self._phases(z.size, self.last_index_, period)
+        grids = {
+            "periodic": periods,
+            "decay": TUNABLE_PARAMS["decay"] if self.decay == "auto" else (
+                self.decay,
+            ),
+            "long_run": TUNABLE_PARAMS["long_run"] if self.long_run == "auto"
+            else (self.long_run,),
+        }
+        self.cv_results_, best = cv_ewma(z, rows, taus, phases, grids, self._scales)
+        self.decay_, self.long_run_ = float(best[1]), float(best[2])
+        self.period_ = int(best[0]) if best[0] else None
+        if self.period_:
+            self.periodic_factor_ = fit_periodic_factor(z, phases, rows, self.period_)
+        self.long_run_var_ = float(
+            np.mean(deseasonalized(z, self.periodic_factor_, phases)[rows] ** 2)
+        )
 
     def _fit_scale(self, z: np.ndarray, rows: np.ndarray, taus: np.ndarray) -> None:
         """The scale model's state, its settings chosen by ``cv_scale``."""
         self.cv_results_ = None
+        self.period_ = self.periodic_factor_ = None
         if self.volatility == "ewma":
-            self.long_run_var_ = float(np.mean(z[rows] ** 2))
-            names = [p for p in ("decay", "long_run") if getattr(self, p) == "auto"]
-            self.decay_, self.long_run_ = self.decay, self.long_run
-            if names:
-                grid = [
-                    (d, w)
-                    for d in (TUNABLE_PARAMS["decay"] if "decay" in names
-                              else (self.decay,))
-                    for w in (TUNABLE_PARAMS["long_run"] if "long_run" in names
-                              else (self.long_run,))
-                ]
-
-                def scales_of(setting, fit_rows):
-                    d, w = setting
-                    return self._scales(z, decay=d, long_run=w,
-                                        long_run_var=np.mean(z[fit_rows] ** 2))
-
-                self.cv_results_ = cv_scale(z, rows, taus, grid, scales_of) | {
-                    "param": ("decay", "long_run")
-                }
-                self.decay_, self.long_run_ = map(float, self.cv_results_["best"])
+            self._fit_ewma(z, rows, taus)
         elif self.volatility == "convex":
             self.scale_windows_ = tuple(int(k) for k in self.scale_windows)
 
@@ -442,7 +497,7 @@ class ScaledQuantileAR(BaseForecaster):
         self.scale_floor_ = 1e-3 * spread
         rows = np.arange(first, z.size)
         self._fit_scale(z, rows, taus)
-        sigma = self._scales(z)
+        sigma = self._scales(z, self._phases(z.size, self.last_index_))
         X = self._inputs(z, sigma, rows)
         u = z[rows] / sigma[rows]
         # neighbouring levels share the library and re-solve one LP from the
@@ -466,11 +521,21 @@ class ScaledQuantileAR(BaseForecaster):
         need = self._n_lags() + 1 + self.transform_.offset
         return self._window(last_window, need=need, whole=True)
 
+    def _window_scales(self, last_window):
+        """The window of levels, its last label, changes and scales."""
+        window, last = self._levels_window(last_window)
+        z = self.transform_.forward(window)
+        return window, last, z, self._scales(z, self._phases(z.size, last))
+
+    @property
+    def _timed_windows(self) -> bool:
+        """Whether forecasts read the labels of ``last_window`` (the phase)."""
+        return getattr(self, "period_", None) is not None
+
     def scale(self, last_window=None) -> float:
         """``sigma`` of the next change after ``last_window`` (or the fit)."""
         check_is_fitted(self, "models_")
-        window, _ = self._levels_window(last_window)
-        return float(self._scales(self.transform_.forward(window))[-1])
+        return float(self._window_scales(last_window)[3][-1])
 
     def predict_quantiles(self, steps: int = 1, last_window=None) -> pd.DataFrame:
         """One-step quantiles as levels (one column per quantile level)."""
@@ -479,9 +544,7 @@ class ScaledQuantileAR(BaseForecaster):
             raise ValueError(
                 f"ScaledQuantileAR forecasts one step ahead, got steps={steps}"
             )
-        window, last = self._levels_window(last_window)
-        z = self.transform_.forward(window)
-        sigma = self._scales(z)
+        window, last, z, sigma = self._window_scales(last_window)
         x = self._inputs(np.append(z, 0.0), sigma, np.array([z.size]))
         u = np.sort(
             [getattr(m, "_decision", m.predict)(x)[0] for m in self.models_]
