@@ -312,6 +312,11 @@ class _Decoder:
                     f"tsmirrors, without the parameter(s) {', '.join(missing)}; "
                     "fit it again with this version and save it"
                 )
+            # fitted attributes that an earlier version did not store: its
+            # predictions read the parameters, which then matched the fit
+            derive = getattr(cls, "_fitted_state_from_params", None)
+            if derive is not None:
+                attrs = dict(derive(attrs), **attrs)
         # restore the attribute dictionary directly: no __init__, __setattr__
         # or __setstate__ of the class runs
         vars(obj).update(attrs)
