@@ -44,7 +44,8 @@ def scaled():
 
 @pytest.mark.parametrize(
     "change", [{"lags": 3}, {"volatility": None}, {"volatility": "convex"},
-               {"scale_windows": (1, 60)}, {"quantiles": (0.2, 0.8)}]
+               {"scale_windows": (1, 60)}, {"quantiles": (0.2, 0.8)},
+               {"periodic": 7}, {"decay": 0.5}, {"target": "difference"}]
 )
 def test_scaled_forecasts_ignore_parameters_changed_after_fit(scaled, change,
                                                               tmp_path):

@@ -361,6 +361,9 @@ default="auto"
         The settings used (chosen ones when "auto").
     lags_, lags_in_use_ : ndarray of int
         The model's lags, and those with at least one neuron.
+    strategy_, max_horizon_ : str, int or None
+        The strategy of the fit and, for "direct", its largest ``steps``
+        (forecasts use these, not the parameters).
     naive_ : bool
         Whether the cross-validation kept the naive forecast (no neuron, no
         drift: the last value) over every network it scored.

@@ -107,6 +107,8 @@ class ConvexQuantileAR(BaseForecaster):
         Neurons of each of those networks.
     shifts_ : ndarray of shape (max_horizon, n_quantiles)
         Conformal shifts, on the normalized transformed scale.
+    max_horizon_ : int
+        The largest ``steps`` of the fit (forecasts use it, not the parameter).
     """
 
     def __init__(

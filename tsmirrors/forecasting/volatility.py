@@ -195,6 +195,8 @@ class ScaledQuantileAR(BaseForecaster):
         The lags of the inputs.
     volatility_ : {"ewma", "convex", None}
         The scale model of the fit (forecasts use it, not the parameter).
+    scale_windows_ : tuple of int
+        The trailing means of the scale network (``volatility="convex"``).
     sigma_ : float
         The scale of the next change after the training series.
     decay_, long_run_ : float
