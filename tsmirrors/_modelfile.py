@@ -12,7 +12,10 @@ or string arrays and one JSON document (``__meta__``, stored as bytes) that
 describes the object tree. Objects are rebuilt only for the classes named in
 :data:`_ALLOWED` (tsmirrors estimators, their fitted parts, and a few pandas
 and torch types), by creating an empty instance and restoring its attribute
-dictionary: no constructor, ``__setstate__`` or pickle runs on load.
+dictionary: no constructor, ``__setstate__`` or pickle runs on load. A
+fitted attribute that an earlier version did not store is derived from the
+saved parameters by the class's ``_fitted_state_from_params`` (a function
+of the attribute dictionary), where the class has one.
 """
 
 from __future__ import annotations

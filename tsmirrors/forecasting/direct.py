@@ -12,11 +12,10 @@ errors back as inputs; a direct one does not, at the price of ``H`` fits.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .autofit import lag_matrix
+from .selection import _check_positive
 
 __all__ = ["STRATEGIES", "check_max_horizon", "fit_direct", "predict_direct"]
 
@@ -25,13 +24,7 @@ STRATEGIES = ("recursive", "direct")
 
 def check_max_horizon(max_horizon) -> int:
     """``max_horizon`` as an int >= 1 (ValueError naming it otherwise)."""
-    if (
-        isinstance(max_horizon, bool)
-        or not isinstance(max_horizon, numbers.Integral)
-        or max_horizon < 1
-    ):
-        raise ValueError(f"max_horizon must be an integer >= 1, got {max_horizon!r}")
-    return int(max_horizon)
+    return _check_positive(max_horizon, "max_horizon")
 
 
 def check_strategy(model) -> tuple[str, int]:
