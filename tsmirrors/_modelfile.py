@@ -12,7 +12,10 @@ or string arrays and one JSON document (``__meta__``, stored as bytes) that
 describes the object tree. Objects are rebuilt only for the classes named in
 :data:`_ALLOWED` (tsmirrors estimators, their fitted parts, and a few pandas
 and torch types), by creating an empty instance and restoring its attribute
-dictionary: no constructor, ``__setstate__`` or pickle runs on load.
+dictionary: no constructor, ``__setstate__`` or pickle runs on load. A
+fitted attribute that an earlier version did not store is derived from the
+saved parameters by the class's ``_fitted_state_from_params`` (a function
+of the attribute dictionary), where the class has one.
 """
 
 from __future__ import annotations
@@ -312,6 +315,11 @@ class _Decoder:
                     f"tsmirrors, without the parameter(s) {', '.join(missing)}; "
                     "fit it again with this version and save it"
                 )
+            # fitted attributes that an earlier version did not store: its
+            # predictions read the parameters, which then matched the fit
+            derive = getattr(cls, "_fitted_state_from_params", None)
+            if derive is not None:
+                attrs = dict(derive(attrs), **attrs)
         # restore the attribute dictionary directly: no __init__, __setattr__
         # or __setstate__ of the class runs
         vars(obj).update(attrs)

@@ -101,7 +101,8 @@ def min_train_size(forecaster) -> int:
     consumes (one for ``"difference"`` and ``"log_return"``), and at least
     the series that the cross-validation of an ``"auto"`` setting needs.
     ``lags`` and ``target`` are read from the forecaster's parameters (1 and
-    ``"level"`` when it has none).
+    ``"level"`` when it has none). A forecaster whose fit needs more (a
+    burn-in, one network per horizon) says so with ``_min_fit_size()``.
 
     Parameters
     ----------
@@ -113,7 +114,9 @@ def min_train_size(forecaster) -> int:
     int
     """
     lags, _ = _lags_and_target(forecaster)
-    return max(_embedding_size(forecaster), _cross_validation_size(forecaster, lags))
+    own = getattr(forecaster, "_min_fit_size", None)  # what its own fit needs
+    return max(_embedding_size(forecaster), _cross_validation_size(forecaster, lags),
+               own() if callable(own) else 0)
 
 
 def _embedding_size(forecaster) -> int:

@@ -15,23 +15,27 @@ from __future__ import annotations
 import numpy as np
 
 from .autofit import lag_matrix
+from .selection import _check_positive
 
-__all__ = ["STRATEGIES", "fit_direct", "predict_direct"]
+__all__ = ["STRATEGIES", "check_max_horizon", "fit_direct", "predict_direct"]
 
 STRATEGIES = ("recursive", "direct")
 
 
-def check_strategy(model) -> tuple[str, int]:
-    """The strategy and the largest horizon of ``model``."""
-    from .base import check_steps
+def check_max_horizon(max_horizon) -> int:
+    """``max_horizon`` as an int >= 1 (ValueError naming it otherwise)."""
+    return _check_positive(max_horizon, "max_horizon")
 
+
+def check_strategy(model) -> tuple[str, int]:
+    """The strategy and the largest horizon of ``model``'s parameters."""
     strategy = getattr(model, "strategy", "recursive")
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
     max_horizon = getattr(model, "max_horizon", None)
     if strategy == "direct" and max_horizon is None:
         raise ValueError("strategy='direct' needs max_horizon (one model per step)")
-    return strategy, check_steps(1 if max_horizon is None else max_horizon)
+    return strategy, check_max_horizon(1 if max_horizon is None else max_horizon)
 
 
 def fit_direct(model, z: np.ndarray, max_horizon: int) -> dict:
@@ -85,9 +89,9 @@ def _no_neuron(regressor, X, target):
 
 def predict_direct(model, window: np.ndarray, steps: int) -> np.ndarray:
     """Levels ``h = 1..steps`` ahead of ``window``, one network per step."""
-    if steps > model.max_horizon:
+    if steps > model.max_horizon_:
         raise ValueError(
-            f"steps={steps} exceeds max_horizon={model.max_horizon}; refit with "
+            f"steps={steps} exceeds max_horizon={model.max_horizon_}; refit with "
             f"max_horizon={steps} (one direct model per step)"
         )
     x = model._lag_row(window)[None, :]

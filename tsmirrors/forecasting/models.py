@@ -135,7 +135,11 @@ class _NetworkAR(BaseForecaster):
             Future-known inputs, one row per value of ``y``
             (:mod:`tsmirrors.forecasting.exog`).
         """
-        self.__dict__.pop("lags_", None)
+        for name in ("lags_", "direct_models_"):
+            self.__dict__.pop(name, None)
+        self.strategy_, max_horizon = check_strategy(self)
+        # predict reads what the fit used, never the parameters (set_params)
+        self.max_horizon_ = max_horizon if self.strategy_ == "direct" else None
         levels = self._validate_fit_series(y, freq)
         E, self.exog_columns_ = (None, []) if exog is None else check_exog(
             exog, y, levels.size)
@@ -158,15 +162,16 @@ class _NetworkAR(BaseForecaster):
         if getattr(self, "naive_", False):  # no neuron on this very library
             handle = _no_neuron(regressor, X, t)
             self.beta_ = 2.0 * regressor.beta / t.size  # beta_sum = T beta / 2
+            self.cv_results_["beta"] = self.beta_  # the penalty actually used
             self.regressor_ = fit(X, t, warm_start=handle)
         else:
             self.regressor_ = fit(X, t)
         self.n_rows_ = int(t.size)
         self.lags_in_use_ = lags_in_use(self.regressor_, self.lags_)
-        if check_strategy(self)[0] == "direct":
+        if self.strategy_ == "direct":
             if self.n_exog_:
                 raise ValueError("strategy='direct' does not take exog")
-            self.direct_models_ = fit_direct(self, z, check_strategy(self)[1])
+            self.direct_models_ = fit_direct(self, z, self.max_horizon_)
         self.n_neurons_ = self._count_neurons()
         self._store_window(levels)
         return self
@@ -191,7 +196,7 @@ class _NetworkAR(BaseForecaster):
         E = None
         if getattr(self, "n_exog_", 0):
             E = future_exog(self, exog, steps, self._exog_index(steps, last))
-        if getattr(self, "strategy", "recursive") == "direct":
+        if self.strategy_ == "direct":
             levels = predict_direct(self, window, steps)
             return pd.Series(levels, index=self._future_index(steps, last),
                              name="y_pred")
@@ -212,6 +217,29 @@ class _NetworkAR(BaseForecaster):
         return pd.Series(levels, index=self._future_index(steps, last), name="y_pred")
 
     predict_point = predict
+
+    def predict_interval(self, steps: int = 1, coverage: float = 0.9,
+                         last_window=None):
+        """Not available: this model gives point forecasts only."""
+        raise NotImplementedError(
+            f"{type(self).__name__} gives point forecasts only; for prediction "
+            "intervals use ConvexQuantileAR (or ScaledQuantileAR for one step)"
+        )
+
+    @staticmethod
+    def _fitted_state_from_params(state: dict) -> dict:
+        """Fitted attributes a model file of an earlier version lacks.
+
+        Such a file predicted from its parameters, which then matched its fit.
+        """
+        out = {}
+        if "regressor_" in state and "strategy_" not in state:
+            strategy = state.get("strategy", "recursive")
+            out["strategy_"] = strategy
+            out["max_horizon_"] = (
+                int(state["max_horizon"]) if strategy == "direct" else None
+            )
+        return out
 
     def _exog_index(self, steps, last):
         return self._future_index(steps, last) if isinstance(
@@ -302,8 +330,8 @@ default="auto"
         before fitting, so that ``beta`` does not depend on the price scale.
         ``normalize=False`` with ``target="level"`` is the paper's setting.
     seasonal_period : int or None, default=None
-        Added to the lags (to ``1..p`` for an int, to the candidates of
-        ``"auto"``).
+        Added to the lags (to ``1..p`` for an int, to a list, to the
+        candidates of ``"auto"``).
     cv : int, default=3
         Rolling-origin validation blocks (the last 20% of the window).
     cv_gap : int, default=0
@@ -333,6 +361,9 @@ default="auto"
         The settings used (chosen ones when "auto").
     lags_, lags_in_use_ : ndarray of int
         The model's lags, and those with at least one neuron.
+    strategy_, max_horizon_ : str, int or None
+        The strategy of the fit and, for "direct", its largest ``steps``
+        (forecasts use these, not the parameters).
     naive_ : bool
         Whether the cross-validation kept the naive forecast (no neuron, no
         drift: the last value) over every network it scored.

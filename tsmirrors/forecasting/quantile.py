@@ -17,7 +17,10 @@ from ..models.warm_start import WarmStart
 from .autofit import lags_in_use, resolve_settings
 from .base import BaseForecaster, check_quantiles, check_steps
 from .calibration import AdaptiveConformal
+from .direct import check_max_horizon
 from .models import DEFAULT_TARGET, _library_choice
+from .selection import check_lags
+from .transforms import make_transform
 
 __all__ = ["CALIBRATIONS", "ConvexQuantileAR"]
 
@@ -104,6 +107,8 @@ class ConvexQuantileAR(BaseForecaster):
         Neurons of each of those networks.
     shifts_ : ndarray of shape (max_horizon, n_quantiles)
         Conformal shifts, on the normalized transformed scale.
+    max_horizon_ : int
+        The largest ``steps`` of the fit (forecasts use it, not the parameter).
     """
 
     def __init__(
@@ -168,7 +173,7 @@ class ConvexQuantileAR(BaseForecaster):
     def fit(self, y, freq=None):
         """Fit one quantile network per level and horizon (and calibrate)."""
         taus = check_quantiles(self.quantiles)
-        max_h = check_steps(self.max_horizon)
+        max_h = check_max_horizon(self.max_horizon)
         if self.calibration not in CALIBRATIONS:
             raise ValueError(
                 f"calibration must be one of {CALIBRATIONS}, got {self.calibration!r}"
@@ -231,6 +236,7 @@ class ConvexQuantileAR(BaseForecaster):
                     np.sort(preds, axis=1), target[n_fit:], taus
                 )
         self.quantiles_ = taus
+        self.max_horizon_ = max_h  # predict reads this, not the parameter
         self.lags_in_use_ = np.unique(np.concatenate(
             [lags_in_use(m, self.lags_) for m in self.models_.values()]
         )).astype(np.intp)
@@ -291,9 +297,9 @@ class ConvexQuantileAR(BaseForecaster):
         """Quantile forecasts for ``h = 1..steps`` as levels (one column per tau)."""
         check_is_fitted(self, "models_")
         steps = check_steps(steps)
-        if steps > self.max_horizon:
+        if steps > self.max_horizon_:
             raise ValueError(
-                f"steps={steps} exceeds max_horizon={self.max_horizon}; refit with "
+                f"steps={steps} exceeds max_horizon={self.max_horizon_}; refit with "
                 f"max_horizon={steps} (one direct model per step)"
             )
         window, last = self._window(last_window)
@@ -312,6 +318,41 @@ class ConvexQuantileAR(BaseForecaster):
         return pd.DataFrame(
             rows, index=self._future_index(steps, last), columns=list(self.quantiles_)
         )
+
+    def _min_fit_size(self) -> int:
+        """Fewest levels :meth:`fit` accepts, from the parameters.
+
+        Three rows for every horizon's networks (``lags + max_horizon + 2``
+        transformed values) or, with ``calibration="conformal"``, the rows
+        that the calibration set and the fit need; ``"auto"`` settings may
+        need more (their folds, :func:`~tsmirrors.backtesting.min_train_size`).
+        """
+        max_lag = int(np.max(check_lags(
+            self.lags, self.seasonal_period,
+            n_obs=0 if isinstance(self.lags, str) else None)))
+        n_rows = 3
+        if self.calibration == "conformal":
+            taus = check_quantiles(self.quantiles)
+            for n_rows in range(20, 100_000):
+                try:
+                    n_cal = self._n_calibration(n_rows)
+                    self._check_calibration_rows(taus, n_cal, n_rows)
+                except ValueError as exc:
+                    refusal = exc
+                    continue
+                break
+            else:  # no series is long enough: say why, as the fit would
+                raise refusal
+        target = "difference" if self.target == "auto" else self.target
+        offset = make_transform(target).offset
+        return max_lag + check_max_horizon(self.max_horizon) - 1 + n_rows + offset
+
+    @staticmethod
+    def _fitted_state_from_params(state: dict) -> dict:
+        """``max_horizon_`` of a model file of an earlier version (from its fit)."""
+        if "shifts_" in state and "max_horizon_" not in state:
+            return {"max_horizon_": int(np.shape(state["shifts_"])[0])}
+        return {}
 
     def online_calibrator(self) -> AdaptiveConformal | None:
         """The online recalibration a backtest applies (None without one)."""

@@ -90,8 +90,9 @@ def check_lags(lags, seasonal_period=None, n_obs=None) -> np.ndarray:
     ----------
     lags : int, sequence of int or "auto"
         ``p`` means ``1..p``; a sequence lists the lags (``[1, 2, 24]``);
-        ``"auto"`` is ``1..AUTO_MAX_LAG`` plus ``seasonal_period``.
+        ``"auto"`` is ``1..AUTO_MAX_LAG``.
     seasonal_period : int or None
+        A lag added to the others (whatever form ``lags`` takes).
     n_obs : int or None
         Length of the training series. With ``"auto"``, at most one
         candidate lag per 10 observations (at least lag 1), and the
@@ -133,7 +134,9 @@ def check_lags(lags, seasonal_period=None, n_obs=None) -> np.ndarray:
     arr = np.asarray(items, dtype=np.intp)
     if np.unique(arr).size != arr.size:
         raise ValueError(f"lags must be distinct, got {items}")
-    return np.sort(arr)
+    if seasonal_period is not None:
+        arr = np.append(arr, seasonal_period)
+    return np.unique(arr)
 
 
 def _check_positive(value, name: str) -> int:

@@ -74,15 +74,21 @@ from .periodic import (
     phases_of,
 )
 from .scale_models import (
-    CV_FOLDS,
-    CV_VAL_FRACTION,
     check_decay,
     convex_scale,
     cv_scale,
     ewma_volatility,
     fit_convex_scale,
 )
-from .selection import rolling_folds
+from .scaled_state import (
+    BURN_IN,  # noqa: F401  (re-exported: the burn-in of the scale)
+    MIN_ROWS,
+    check_scaled_lags,
+    cv_beta,
+    first_row,
+    fitted_state_from_params,
+    min_fit_size,
+)
 
 __all__ = [
     "TUNABLE_PARAMS",
@@ -91,8 +97,6 @@ __all__ = [
     "ewma_volatility",
 ]
 
-#: Changes before the first training row: the scale needs a few observations.
-BURN_IN = 10
 VOLATILITIES = ("ewma", "convex", None)
 #: Grids of the settings that ``"auto"`` chooses by cross-validation (the
 #: pinball loss of filtered historical simulation on rolling folds of the
@@ -116,8 +120,9 @@ class ScaledQuantileAR(BaseForecaster):
     Parameters
     ----------
     quantiles : sequence of float, default=(0.05, 0.5, 0.95)
-    lags : int, default=1
-        ``p``: lagged changes and lagged absolute changes in the inputs.
+    lags : int or list of int, default=1
+        The lagged changes and lagged absolute changes in the inputs: ``p``
+        for lags ``1..p``, or a list of lags such as ``[1, 24]``.
     volatility : {"ewma", "convex", None}, default="ewma"
         The scale model (module docstring and
         :mod:`~tsmirrors.forecasting.scale_models`).
@@ -186,6 +191,12 @@ class ScaledQuantileAR(BaseForecaster):
     models_ : list of ConvexNetRegressor
         One quantile network per level, on the standardized inputs.
     quantiles_ : ndarray
+    lags_ : ndarray of int
+        The lags of the inputs.
+    volatility_ : {"ewma", "convex", None}
+        The scale model of the fit (forecasts use it, not the parameter).
+    scale_windows_ : tuple of int
+        The trailing means of the scale network (``volatility="convex"``).
     sigma_ : float
         The scale of the next change after the training series.
     decay_, long_run_ : float
@@ -317,10 +328,13 @@ class ScaledQuantileAR(BaseForecaster):
 
     def _first_row(self) -> int:
         """First training row: after the lags and the scale's burn-in."""
-        first = max(self._n_lags(), BURN_IN)
-        if self.volatility == "convex":
-            first = max(first, max(int(k) for k in self.scale_windows))
-        return first
+        return first_row(self.lags_, self.volatility_, self.scale_windows_)
+
+    def _min_fit_size(self) -> int:
+        """Fewest levels :meth:`fit` accepts (:func:`min_fit_size`)."""
+        return min_fit_size(self)
+
+    _fitted_state_from_params = staticmethod(fitted_state_from_params)
 
     def _phases(self, n: int, last, period=None):
         """Phases of ``n`` changes ending at the label ``last``, and the next."""
@@ -336,9 +350,9 @@ class ScaledQuantileAR(BaseForecaster):
         ``long_run_var`` and ``factor`` override the fitted ones
         (cross-validation candidates).
         """
-        if self.volatility is None:
+        if self.volatility_ is None:
             return np.full(z.size + 1, self.constant_scale_)
-        if self.volatility == "convex":
+        if self.volatility_ == "convex":
             return convex_scale(
                 self.scale_model_, self.scale_unit_, self.scale_upper_, z,
                 self.scale_windows_,
@@ -386,10 +400,9 @@ class ScaledQuantileAR(BaseForecaster):
         """The scale model's state, its settings chosen by ``cv_scale``."""
         self.cv_results_ = None
         self.period_ = self.periodic_factor_ = None
-        if self.volatility == "ewma":
+        if self.volatility_ == "ewma":
             self._fit_ewma(z, rows, taus)
-        elif self.volatility == "convex":
-            self.scale_windows_ = tuple(int(k) for k in self.scale_windows)
+        elif self.volatility_ == "convex":
 
             def fit(beta, fit_rows):
                 return fit_convex_scale(
@@ -411,44 +424,11 @@ class ScaledQuantileAR(BaseForecaster):
             )
 
     def _inputs(self, z: np.ndarray, sigma: np.ndarray, rows: np.ndarray):
-        lags = self._n_lags()
-        lagged = np.column_stack([z[rows - k] for k in range(1, lags + 1)])
+        lagged = np.column_stack([z[rows - k] for k in self.lags_])
         s = sigma[rows][:, None]
         return np.ascontiguousarray(np.hstack([lagged / s, np.abs(lagged) / s]))
 
     # --------------------------------------------------------------- fit
-    def _cv_beta(self, X, u, sigma_rows, taus) -> dict:
-        """Choose ``beta`` from ``TUNABLE_PARAMS["beta"]`` on the training rows.
-
-        The networks of every level are fit on the rows before the scale's
-        first validation block (the same rolling folds) and scored by the
-        pinball loss, in units of the changes, of their sorted quantiles on
-        the validation rows; one warm-start handle serves every candidate
-        (the same library and LP, only the penalty changes).
-        """
-        folds = rolling_folds(u.size, CV_FOLDS, val_fraction=CV_VAL_FRACTION)
-        stop, start, end = folds[0][0], folds[0][1], folds[-1][2]
-        X_fit, u_fit = np.ascontiguousarray(X[:stop]), u[:stop]
-        X_val = np.ascontiguousarray(X[start:end])
-        handle = WarmStart()
-        grid = TUNABLE_PARAMS["beta"]
-        losses = []
-        for beta in grid:
-            q = np.sort(np.column_stack([
-                self._fit_level(float(tau), X_fit, u_fit, handle, beta=beta)
-                ._decision(X_val)
-                for tau in taus
-            ]), axis=1)
-            d = (u[start:end, None] - q) * sigma_rows[start:end, None]
-            losses.append(float(np.mean(np.maximum(taus * d, (taus - 1) * d))))
-        losses = np.asarray(losses)
-        return {
-            "grid": np.asarray(grid, dtype=np.float64),
-            "mean_pinball": losses,
-            "best": float(grid[int(np.argmin(losses))]),
-            "rows": np.array([stop, start, end], dtype=np.int64),
-        }
-
     def _fit_level(self, tau: float, X: np.ndarray, u: np.ndarray, warm_start=None,
                    beta=None):
         """The quantile network of one level on the standardized rows.
@@ -481,14 +461,18 @@ class ScaledQuantileAR(BaseForecaster):
         """
         self._check_params()
         taus = check_quantiles(self.quantiles)
+        # forecasts read these fitted settings, never the parameters
+        self.__dict__.pop("lags_", None)
+        self.lags_ = check_scaled_lags(self.lags, type(self).__name__)
+        self.volatility_ = self.volatility
+        self.scale_windows_ = tuple(int(k) for k in self.scale_windows)
         levels = self._validate_fit_series(y, freq)
         z = self._fit_transform(levels)
-        lags = self._n_lags()
         first = self._first_row()
-        if z.size - first < 20:
+        if z.size - first < MIN_ROWS:
             raise ValueError(
-                f"ScaledQuantileAR needs at least {first + 20} changes for "
-                f"lags={lags} (a burn-in of {first} for the scale), got {z.size}"
+                f"ScaledQuantileAR needs at least {first + MIN_ROWS} changes for "
+                f"lags={self.lags!r} (a burn-in of {first} for the scale), got {z.size}"
             )
         # a scale of 0 (flat stretches) would divide by zero: floor it at a
         # small fraction of the training spread
@@ -505,7 +489,8 @@ class ScaledQuantileAR(BaseForecaster):
         self.beta_cv_results_ = None
         self.beta_ = self.beta
         if self.beta == "auto" and self._tunes_beta:
-            self.beta_cv_results_ = self._cv_beta(X, u, sigma[rows], taus)
+            self.beta_cv_results_ = cv_beta(
+                self, X, u, sigma[rows], taus, TUNABLE_PARAMS["beta"])
             self.beta_ = self.beta_cv_results_["best"]
         handle = WarmStart()
         self.models_ = [self._fit_level(float(tau), X, u, handle) for tau in taus]
@@ -517,8 +502,12 @@ class ScaledQuantileAR(BaseForecaster):
 
     # ----------------------------------------------------------- predict
     def _levels_window(self, last_window) -> tuple[np.ndarray, object]:
-        """The whole window of levels: the EWMA scale runs over all of it."""
-        need = self._n_lags() + 1 + self.transform_.offset
+        """The whole window of levels: the EWMA scale runs over all of it.
+
+        At least the changes before the fit's first row (the lags and the
+        scale's burn-in): a scale from fewer would not be the fitted one.
+        """
+        need = max(self._first_row(), self._n_lags() + 1) + self.transform_.offset
         return self._window(last_window, need=need, whole=True)
 
     def _window_scales(self, last_window):
