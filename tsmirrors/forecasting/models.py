@@ -191,6 +191,11 @@ class _NetworkAR(BaseForecaster):
         E = None
         if getattr(self, "n_exog_", 0):
             E = future_exog(self, exog, steps, self._exog_index(steps, last))
+        elif exog is not None:
+            raise ValueError(
+                f"{type(self).__name__} was fitted without exog; predict cannot "
+                "use exog (refit with fit(y, exog=...) to use it)"
+            )
         if getattr(self, "strategy", "recursive") == "direct":
             levels = predict_direct(self, window, steps)
             return pd.Series(levels, index=self._future_index(steps, last),
