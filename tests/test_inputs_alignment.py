@@ -11,7 +11,14 @@ import pytest
 from tsmirrors import cli
 from tsmirrors.backtesting import backtest
 from tsmirrors.data import calendar_features
-from tsmirrors.forecasting import ConvexAR, ConvexQuantileAR, NaiveForecaster
+from tsmirrors.forecasting import (
+    AR1Forecaster,
+    ConvexAR,
+    ConvexQuantileAR,
+    GARCHForecaster,
+    NaiveForecaster,
+    ScaledQuantileAR,
+)
 
 BTC = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "btc"
 N = 200
@@ -121,6 +128,19 @@ def test_series_last_window_labels_are_checked(case):
     # the same for a forecaster that only reads the window
     with pytest.raises(ValueError, match=message):
         NaiveForecaster().fit(y.iloc[:100]).predict(1, last_window=window)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ConvexQuantileAR(beta=0.01, lags=2, target="difference"),
+    ScaledQuantileAR,
+    GARCHForecaster,
+    AR1Forecaster,
+], ids=["ConvexQuantileAR", "ScaledQuantileAR", "GARCHForecaster", "AR1Forecaster"])
+def test_every_forecaster_checks_its_window_labels(make):
+    y, _ = _series()
+    model = make().fit(y.iloc[:150])
+    with pytest.raises(ValueError, match="last_window timestamps are not sorted"):
+        model.predict(1, last_window=y.iloc[::-1])
 
 
 def test_last_window_must_match_the_time_zone_awareness_of_the_fit():
