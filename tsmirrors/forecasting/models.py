@@ -188,14 +188,14 @@ class _NetworkAR(BaseForecaster):
         check_is_fitted(self, "regressor_")
         steps = check_steps(steps)
         window, last = self._window(last_window)
-        E = None
-        if getattr(self, "n_exog_", 0):
-            E = future_exog(self, exog, steps, self._exog_index(steps, last))
-        elif exog is not None:
+        if exog is not None and not getattr(self, "n_exog_", 0):
             raise ValueError(
                 f"{type(self).__name__} was fitted without exog; predict cannot "
                 "use exog (refit with fit(y, exog=...) to use it)"
             )
+        E = None
+        if getattr(self, "n_exog_", 0):
+            E = future_exog(self, exog, steps, self._exog_index(steps, last))
         if getattr(self, "strategy", "recursive") == "direct":
             levels = predict_direct(self, window, steps)
             return pd.Series(levels, index=self._future_index(steps, last),
