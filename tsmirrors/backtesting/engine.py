@@ -11,6 +11,7 @@ nothing after the origin can reach a fit, a target transform or a forecast.
 from __future__ import annotations
 
 import copy
+import inspect
 import numbers
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -73,6 +74,29 @@ def _check_forecaster(forecaster) -> None:
         raise TypeError(
             "forecaster must have fit(y) and predict_point(steps, last_window) or "
             f"predict(steps, last_window) methods, got {type(forecaster).__name__}"
+        )
+
+
+def _accepts_exog(method) -> bool:
+    try:
+        params = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: let the call decide
+        return True
+    return any(
+        p.name == "exog" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params
+    )
+
+
+def _check_takes_exog(forecaster, quantiles: bool) -> None:
+    """Raise a ValueError unless every method a backtest calls takes ``exog``."""
+    point = "predict_point" if callable(
+        getattr(forecaster, "predict_point", None)) else "predict"
+    names = ["fit", point] + (["predict_quantiles"] if quantiles else [])
+    refused = [n for n in names if not _accepts_exog(getattr(forecaster, n))]
+    if refused:
+        raise ValueError(
+            f"{type(forecaster).__name__} does not take exog (no exog parameter "
+            f"in {', '.join(refused)}); leave exog out for it"
         )
 
 
@@ -350,7 +374,7 @@ def _fit_predict(series: pd.Series, forecaster, task: _Task, exog=None) -> tuple
         )[task.gap :]
         q = levels = None
         if task.quantiles:
-            frame = model.predict_quantiles(horizon, last_window=window)
+            frame = model.predict_quantiles(horizon, last_window=window, **kw)
             q = np.asarray(frame, dtype=np.float64)
             if q.ndim != 2 or q.shape[0] != horizon:
                 raise ValueError(
@@ -551,6 +575,8 @@ def backtest(
     layout = cv._layout(series.size)
     _check_horizon(forecaster, cv.gap + cv.steps)
     levels = _quantile_levels(forecaster)
+    if exog is not None:
+        _check_takes_exog(forecaster, quantiles=levels is not None)
     if coverage is None:
         coverage = _default_coverage(levels)
     interval = None if levels is None else _interval_columns(levels, coverage)

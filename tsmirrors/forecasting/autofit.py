@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_nonnegative
+from .exog import check_varying_inputs
 from .selection import (
     _curve,
     check_lags,
@@ -20,6 +21,13 @@ from .selection import (
     select_beta,
 )
 from .transforms import make_transform
+
+#: what to do when an input is constant in a cross-validation fold
+_FOLD_ADVICE = (
+    "; the folds train on the start of the window, so trim a flat or "
+    "unvarying start (e.g. y.iloc[k:]), or give beta and target explicitly "
+    "to fit without cross-validation"
+)
 
 __all__ = ["lag_matrix", "lags_in_use", "resolve_settings"]
 
@@ -66,15 +74,19 @@ def _fold_positions(n_levels: int, max_lag: int, model) -> list[tuple]:
     return [(a + first, b + first, c + first) for a, b, c in folds]
 
 
-def _folds_data(z, lags, offset, positions, horizon=1, exog=None):
+def _folds_data(z, lags, offset, positions, horizon=1, exog=None, names=None):
     X, start = lag_matrix(z, lags)
     t = z[start]
     pos = start + offset  # level position of each row's target
     if exog is not None:  # future-known: the value at the target's time
         X = np.hstack([X, exog[pos]])
     out = []
-    for train_stop, val_start, val_stop in positions:
+    for k, (train_stop, val_start, val_stop) in enumerate(positions):
         tr = pos < train_stop
+        if names is not None:
+            check_varying_inputs(
+                X[tr], names, f"the training rows of cross-validation fold "
+                f"{k + 1} of {len(positions)}", _FOLD_ADVICE)
         va = (pos >= val_start) & (pos < val_stop)
         out.append((X[tr], t[tr], X[va], t[va], pos[va]))
     return out
@@ -121,7 +133,10 @@ def resolve_settings(model, levels: np.ndarray, *, loss: str = "squared",
         scale = float(np.std(z)) if getattr(model, "normalize", False) else 1.0
         if scale == 0:
             continue
-        data = _folds_data(z / scale, lags, transform.offset, positions, exog=exog)
+        names = [f"the lag-{k} input of the {name} series" for k in lags] + [
+            f"exog column {c!r}" for c in getattr(model, "exog_columns_", [])]
+        data = _folds_data(z / scale, lags, transform.offset, positions, exog=exog,
+                           names=names)
         folds = [d[:4] for d in data]
         if not auto_beta:
             curve = _fixed_beta_curve(regressor, folds, float(beta), loss, taus)

@@ -19,7 +19,13 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_quantile
-from ..data.validation import _checked_values
+from ..data.validation import (
+    _carries_ascending_freq,
+    _check_time_index,
+    _checked_values,
+    _positional_index,
+    _resolve_freq,
+)
 from .transforms import check_positive_levels, make_transform
 
 __all__ = ["BaseForecaster", "check_quantiles", "check_steps"]
@@ -116,13 +122,7 @@ class BaseForecaster(BaseEstimator):
             return self.window_, self.last_index_
         if isinstance(last_window, pd.Series):
             values = last_window.to_numpy(dtype=np.float64)
-            last = last_window.index[-1]
-            if isinstance(last_window.index, pd.DatetimeIndex) and (
-                self.index_type_ is not pd.DatetimeIndex
-            ):
-                raise ValueError(
-                    "last_window has timestamps but the model was fit without them"
-                )
+            last = self._check_window_labels(last_window.index)
         else:
             values = np.asarray(last_window, dtype=np.float64).reshape(-1)
             last = None
@@ -134,6 +134,48 @@ class BaseForecaster(BaseEstimator):
         if not np.all(np.isfinite(values)):
             raise ValueError("last_window contains NaN or inf")
         return (values if whole else values[-need:]), last
+
+    def _check_window_labels(self, index: pd.Index):
+        """The label of the last value of a Series ``last_window``.
+
+        Its labels must be like those of the training series: timestamps
+        sorted, distinct and regular at the fitted frequency, with the same
+        time zone awareness; integer positions evenly increasing (with the
+        fitted step, for a model fit without timestamps).
+        """
+        if len(index) == 0:
+            raise ValueError("last_window is empty")
+        if not isinstance(index, pd.DatetimeIndex):
+            positions = _positional_index(index, len(index), "last_window")
+            step = getattr(self, "index_step_", 1)
+            if (
+                len(index) > 1
+                and self.index_type_ is not pd.DatetimeIndex
+                and positions.step != step
+            ):
+                raise ValueError(
+                    f"last_window positions step by {positions.step}, the training "
+                    f"series by {step}"
+                )
+            return positions[-1]
+        if self.index_type_ is not pd.DatetimeIndex:
+            raise ValueError(
+                "last_window has timestamps but the model was fit without them"
+            )
+        fitted_tz = getattr(self.last_index_, "tz", None)
+        if (index.tz is None) != (fitted_tz is None):
+            raise ValueError(
+                f"last_window timestamps are "
+                f"{'tz-naive' if index.tz is None else 'tz-aware'} but the model "
+                f"was fit on {'tz-naive' if fitted_tz is None else 'tz-aware'} "
+                "timestamps; localize or convert them (tz_localize / tz_convert)"
+            )
+        freq = self.freq_
+        if not _carries_ascending_freq(index, freq):
+            _check_time_index(index, "last_window")
+            if len(index) > 1:  # regular at the fitted frequency (names the gap)
+                _resolve_freq(index, freq, "last_window")
+        return index[-1]
 
     def _future_index(self, steps: int, last) -> pd.Index:
         if last is None:

@@ -193,6 +193,11 @@ class _NetworkAR(BaseForecaster):
         check_is_fitted(self, "regressor_")
         steps = check_steps(steps)
         window, last = self._window(last_window)
+        if exog is not None and not getattr(self, "n_exog_", 0):
+            raise ValueError(
+                f"{type(self).__name__} was fitted without exog; predict cannot "
+                "use exog (refit with fit(y, exog=...) to use it)"
+            )
         E = None
         if getattr(self, "n_exog_", 0):
             E = future_exog(self, exog, steps, self._exog_index(steps, last))
