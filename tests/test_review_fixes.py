@@ -3,11 +3,10 @@ CLI help and messages, and the cross-validation plot of fixed settings."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_main
 
 from tsmirrors import cli
 from tsmirrors.backtesting import backtest
@@ -81,23 +80,6 @@ def test_backtest_labels_levels_that_agree_to_six_digits_apart():
 
 
 # ------------------------------------------------------------------- CLI
-BTC = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "btc"
-GEMINI_2017 = BTC / "BTCUSD_gemini_1h_2017.csv"
-
-
-@pytest.fixture(scope="module")
-def short_csv(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "btc.csv"
-    with open(GEMINI_2017) as handle:
-        path.write_text("".join(handle.readlines()[:301]))
-    return str(path)
-
-
-def run_main(capsys, *args):
-    code = cli.main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
 
 def test_test_size_help_says_it_counts_forecasts_not_origins(capsys, short_csv,
                                                              tmp_path):
