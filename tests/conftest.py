@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from sklearn.utils.estimator_checks import estimator_checks_generator
+
+#: the shared BTC data (never copied into the repository)
+BTC = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "btc"
 
 
 def sklearn_checks(*estimators):
@@ -33,3 +39,21 @@ def garch_like(n=400, seed=0):
     rng = np.random.default_rng(seed)
     sd = np.where((np.arange(n) // 100) % 2 == 0, 1.0, 4.0)
     return 1000 + np.cumsum(sd * rng.standard_normal(n))
+
+
+def run_main(capsys, *args):
+    """Run the CLI in-process: its exit code, stdout and stderr."""
+    from tsmirrors import cli
+
+    code = cli.main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def short_csv(tmp_path_factory):
+    """The first 300 hours of the 2017 Gemini BTC file, as a CSV path."""
+    path = tmp_path_factory.mktemp("data") / "btc.csv"
+    with open(BTC / "BTCUSD_gemini_1h_2017.csv") as handle:
+        path.write_text("".join(handle.readlines()[:301]))
+    return str(path)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_main
 
 from tsmirrors import cli
 
@@ -205,18 +206,7 @@ def test_every_subcommand_has_help_with_examples():
 
 
 # ------------------------------------------------------ options, as run
-def run_main(capsys, *args):
-    code = cli.main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-@pytest.fixture(scope="module")
-def short_csv(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "btc.csv"
-    with open(GEMINI_2017) as handle:
-        path.write_text("".join(handle.readlines()[:301]))
-    return str(path)
+# (run_main and the short_csv fixture come from conftest)
 
 
 @pytest.mark.parametrize(

@@ -829,7 +829,7 @@ def test_select_close_checks_only_the_rows_used(tmp_path):
     with pytest.warns(DataQualityWarning, match="filled 2 timestamp"):
         filled = select_close(frame, "g.csv", fill="interpolate")
     assert filled.attrs["filled"] == [ts("2020-01-01 03:00"), ts("2020-01-01 04:00")]
-    with pytest.raises(ValueError, match="no rows between --start 2021-01-01"):
+    with pytest.raises(ValueError, match="no rows from --start 2021-01-01 on;"):
         select_close(frame, "g.csv", start="2021-01-01")
     with pytest.raises(ValueError, match="--end must be a date such as 2020-01-31"):
         select_close(frame, "g.csv", end="soon")

@@ -328,7 +328,9 @@ def _add_backtest(p, test_size):
         "--test-size",
         type=_int_at_least(0),
         default=test_size,
-        help=f"forecast origins in the test period (default {test_size}; 0 = all)",
+        help=f"observations in the test period, each forecast once (default "
+        f"{test_size}; 0 = all after the first --window); origins are --steps "
+        "apart: --steps 3 --test-size 48 makes 48 forecasts from 16 origins",
     )
     p.add_argument(
         "--n-jobs", type=_n_jobs, default=1, help="parallel jobs (default 1; -1: all)"

@@ -141,12 +141,27 @@ def _run_backtests(y, args, quantiles, coverage, label):
             print(
                 f"  {name:<18} done in {time.perf_counter() - t0:.1f} s", flush=True
             )
-    if _automatic(args):  # what the last window's fit chose, as a summary
-        last = series.iloc[-args.window :]
+    preds = pd.concat(frames, ignore_index=True)
+    if _automatic(args):  # what the backtest's last refit chose, as a summary
+        lo, hi = _last_refit_window(series, preds, args)
         model = _models(args, quantiles, args.steps)["ConvexAR"]
-        model.fit(last, exog=None if exog is None else exog.iloc[-args.window :])
-        print(f"  ConvexAR settings on the last window: {_chosen_settings(model)}")
-    return rows, pd.concat(frames, ignore_index=True), series
+        model.fit(series.iloc[lo:hi],
+                  exog=None if exog is None else exog.iloc[lo:hi])
+        print(
+            f"  ConvexAR settings of the last refit (fit on the {hi - lo} "
+            f"observations {series.index[lo]} .. {series.index[hi - 1]}): "
+            f"{_chosen_settings(model)}"
+        )
+    return rows, preds, series
+
+
+def _last_refit_window(series, preds, args) -> tuple[int, int]:
+    """Positions ``lo, hi`` of the training rows of ConvexAR's last refit."""
+    own = preds[preds["model"] == "ConvexAR"]
+    first = own[own["refit"] == own["refit"].max()].iloc[0]
+    hi = int(series.index.get_loc(first["origin"])) + 1  # saw series[:hi]
+    lo = 0 if args.window_type == "expanding" else hi - args.window
+    return lo, hi
 
 
 def _write_outputs(out: Path, rows, preds, series, label, title):

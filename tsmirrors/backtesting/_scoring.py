@@ -11,8 +11,12 @@ from .. import metrics as _metrics
 QUANTILE_METRICS = ("pinball", "coverage", "width", "interval_score", "crps")
 
 
-def _column_name(level: float) -> str:
-    return f"q_{level:g}"
+def _column_names(levels) -> list[str]:
+    """``"q_0.05"``, ...; the full digits when 6 significant ones are ambiguous."""
+    names = [f"q_{level:g}" for level in levels]
+    if len(set(names)) < len(names):  # e.g. 0.1 and 0.1000001
+        names = [f"q_{float(level)!r}" for level in levels]
+    return names
 
 
 def _fold_means(rows: np.ndarray, starts: np.ndarray, counts: np.ndarray):
@@ -113,9 +117,13 @@ def _assemble(series, values, layout, results, names, levels, interval, scales,
     y_true = values[positions]
     fit_of_fold = np.cumsum(layout["refit"]) - 1
     if calibrator is not None:
+        middle = int(np.argmin(np.abs(levels - 0.5)))
+        is_median = np.array_equal(pred, q[:, middle])
         q = calibrator.calibrate(
             q, y_true, origin=layout["origin"][fold_of_row], target=positions
         )
+        if is_median:  # a point forecast that is the median follows its column
+            pred = q[:, middle].copy()
     frame = {
         "fold": fold_of_row,
         "refit": fit_of_fold[fold_of_row],
@@ -132,8 +140,8 @@ def _assemble(series, values, layout, results, names, levels, interval, scales,
                 f"forecaster.predict_quantiles returned the levels "
                 f"{returned.tolist()}, but its quantiles are {levels.tolist()}"
             )
-        for j, level in enumerate(levels):
-            frame[_column_name(level)] = q[:, j]
+        for j, name in enumerate(_column_names(levels)):
+            frame[name] = q[:, j]
         frame["lower"] = q[:, interval[0]]
         frame["upper"] = q[:, interval[1]]
     predictions = pd.DataFrame(frame)

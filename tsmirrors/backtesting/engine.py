@@ -429,7 +429,9 @@ def backtest(
         forecasts are backtested too; when its ``online_calibrator()``
         returns a calibrator (``calibration="adaptive"``), the quantiles are
         recalibrated online from past outcomes only (see
-        :class:`~tsmirrors.forecasting.calibration.AdaptiveConformal`).
+        :class:`~tsmirrors.forecasting.calibration.AdaptiveConformal`), and
+        a point forecast that is the forecaster's level nearest 0.5 becomes
+        that recalibrated column, as with ``calibration="conformal"``.
         It is never modified: it is cloned
         once (``sklearn.base.clone``) and every fit works on a deep copy of
         that clone.
@@ -505,9 +507,11 @@ def backtest(
         when the forecast was issued (``y.index[t - 1]``); ``timestamp``, the
         label of the forecast target; ``step``, ``1 .. steps`` within the
         fold (horizon ``gap + step``); ``y_true``; ``y_pred``, the point
-        forecast. Quantile forecasters add one column per level
-        (``"q_0.05"``, ...) and the central interval ``lower`` and
-        ``upper``. A last column ``certified`` is False for the forecasts
+        forecast (the recalibrated median column when the forecaster's point
+        forecast is its median and it recalibrates online). Quantile
+        forecasters add one column per level (``"q_0.05"``, ...; all digits
+        when six do not tell two levels apart) and the central interval
+        ``lower`` and ``upper``. A last column ``certified`` is False for the forecasts
         of a fit that raised a ``ConvergenceWarning`` (its solver did not
         certify the optimum).
 

@@ -208,9 +208,13 @@ def select_close(
             keep &= index <= hi
         if not keep.any():
             covers = f"{index[0]} .. {index[-1]}" if len(index) else "no rows"
+            if start is not None and end is not None:
+                bounds = f"between --start {start} and --end {end}"
+            else:  # only the bound that was given
+                bounds = (f"from --start {start} on" if end is None
+                          else f"up to --end {end}")
             raise ValueError(
-                f"{label}: no rows between --start {start} and --end {end}; the "
-                f"data covers {covers}"
+                f"{label}: no rows {bounds}; the data covers {covers}"
             )
         frame = frame[keep]
     if fill is not None:

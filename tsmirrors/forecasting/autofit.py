@@ -102,6 +102,7 @@ def resolve_settings(model, levels: np.ndarray, *, loss: str = "squared",
     the original units). Returns nothing.
     """
     model.naive_ = False
+    model.__dict__.pop("cv_results_", None)  # a refit with given settings has none
     seasonal = getattr(model, "seasonal_period", None)
     lags = check_lags(getattr(model, "lags", 1), seasonal, n_obs=levels.size)
     model.lags_ = lags

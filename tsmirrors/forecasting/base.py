@@ -37,8 +37,23 @@ def check_steps(steps) -> int:
     return int(steps)
 
 
+#: Smallest gap between two quantile levels: closer levels are one level
+#: written twice (``0.1`` and ``0.1 + 1e-17``), whose columns would carry the
+#: same label.
+MIN_QUANTILE_GAP = 1e-9
+
+
 def check_quantiles(quantiles) -> np.ndarray:
-    """Quantile levels strictly inside (0, 1) and strictly increasing."""
+    """Quantile levels strictly inside (0, 1), increasing, at least 1e-9 apart.
+
+    Raises a ValueError for text (``"0.5"``: levels are numbers), levels
+    outside (0, 1), unsorted ones, and levels closer than
+    :data:`MIN_QUANTILE_GAP`, naming them.
+    """
+    raw = np.asarray(quantiles, dtype=object).reshape(-1)
+    text = [v for v in raw if isinstance(v, (str, bytes))]
+    if isinstance(quantiles, (str, bytes)) or text:
+        raise ValueError(f"quantiles must be numbers, not text, got {quantiles!r}")
     try:
         q = np.asarray(quantiles, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError) as exc:
@@ -49,6 +64,13 @@ def check_quantiles(quantiles) -> np.ndarray:
         check_quantile(float(tau), "each quantile")
     if np.any(np.diff(q) <= 0):
         raise ValueError(f"quantiles must be sorted and distinct, got {q.tolist()}")
+    close = np.flatnonzero(np.diff(q) < MIN_QUANTILE_GAP)
+    if close.size:
+        j = int(close[0])
+        raise ValueError(
+            f"quantiles {float(q[j])!r} and {float(q[j + 1])!r} are closer than "
+            f"{MIN_QUANTILE_GAP:g}; give each level once"
+        )
     return q
 
 

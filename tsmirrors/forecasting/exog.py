@@ -58,15 +58,27 @@ def _check_timestamps(frame: pd.DataFrame, target: pd.DatetimeIndex, what: str):
         aware = "tz-aware" if index.tz is not None else "tz-naive"
         other = "tz-aware" if target.tz is not None else "tz-naive"
         raise ValueError(
-            f"exog timestamps are {aware} but the {what} timestamps are {other}; "
-            "localize or convert one of them (tz_localize / tz_convert)"
+            f"exog timestamps are {aware} but the {what} timestamps are {other} "
+            f"({_zones(index, target, what)}); localize or convert one of them "
+            "(tz_localize / tz_convert)"
         )
     missing = target.difference(index)
     if missing.size:
+        zones = ""
+        if str(index.tz) != str(target.tz):
+            zones = f" ({_zones(index, target, what)})"
         raise ValueError(
             f"exog has no row for {missing.size} {what} timestamp(s): "
-            f"{_stamps(missing)}"
+            f"{_stamps(missing)}{zones}"
         )
+
+
+def _zones(index: pd.DatetimeIndex, target: pd.DatetimeIndex, what: str) -> str:
+    """``"exog in Europe/Paris, training in UTC"``, for the messages."""
+    def zone(ix):
+        return "no time zone" if ix.tz is None else str(ix.tz)
+
+    return f"exog in {zone(index)}, {what} in {zone(target)}"
 
 
 def check_varying_inputs(X: np.ndarray, names, where: str, advice: str = "") -> None:

@@ -89,6 +89,8 @@ class ConvexQuantileAR(BaseForecaster):
         backtest recalibrates the one-step quantiles online with adaptive
         conformal inference from past outcomes only (:meth:`online_calibrator`,
         :class:`~tsmirrors.forecasting.calibration.AdaptiveConformal`).
+        Either way the point forecast is the calibrated median: a backtest's
+        ``y_pred`` equals its median column.
     adaptation_rate : float, default=0.005
         ``gamma`` of adaptive conformal inference (``calibration="adaptive"``).
     calibration_size : int or float, default=0.25

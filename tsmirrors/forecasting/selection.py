@@ -406,10 +406,25 @@ def plot_cv_results(model, ax=None):
     Returns
     -------
     matplotlib Axes
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If ``model`` is not fitted.
+    ValueError
+        If it was fitted without cross-validation (its beta and target were
+        given).
     """
     from sklearn.utils.validation import check_is_fitted
 
-    check_is_fitted(model, "cv_results_")
+    check_is_fitted(model, "beta_")
+    if getattr(model, "cv_results_", None) is None:
+        raise ValueError(
+            f"{type(model).__name__} has no cross-validation results: its beta "
+            f"({model.beta!r}) and target ({model.target!r}) were given, so "
+            "nothing was cross-validated; fit with beta='auto' (or "
+            "target='auto') to plot the validation curve"
+        )
     if ax is None:
         import matplotlib.pyplot as plt
 

@@ -178,8 +178,9 @@ class ScaledQuantileAR(BaseForecaster):
         of returns does not drift with the price level) or differences.
     calibration : {None, "adaptive"}, default=None
         ``"adaptive"``: a backtest recalibrates the quantiles online with
-        adaptive conformal inference (:meth:`online_calibrator`); fitting
-        and single forecasts are unchanged.
+        adaptive conformal inference (:meth:`online_calibrator`), its
+        ``y_pred`` (the level nearest 0.5) included; fitting and single
+        forecasts are unchanged.
     adaptation_rate : float, default=0.005
         ``gamma`` of adaptive conformal inference.
     random_state : int, RandomState or None, default=0
