@@ -16,9 +16,15 @@ import pandas as pd
 from .._atomic import atomic_open, file_lock
 from .._optional import import_optional
 from ._quality import DataQualityWarning
+from ._yahoo_cache import CacheDamagedError, merge, missing_report, read_cache
 from .loaders import PRICE_COLUMNS, _attach_frequency_report
 
-__all__ = ["DataUnavailableError", "default_cache_dir", "load_yfinance"]
+__all__ = [
+    "DataUnavailableError",
+    "default_cache_dir",
+    "exclusive_end",
+    "load_yfinance",
+]
 
 _INTERVALS = (
     "1m",
@@ -44,6 +50,12 @@ _NETWORK_ERROR = re.compile(
     r"Too Many Requests|Rate ?limit",
     re.IGNORECASE,
 )
+# What yfinance reports when Yahoo answered but has no bars in the range: the
+# only empty answer that is no failure (a Yahoo status code is one).
+_NO_DATA = re.compile(
+    r"no price data found|Data doesn't exist for|No data found", re.IGNORECASE
+)
+_STATUS = re.compile(r"status_code|HTTP Error|Unauthorized|Invalid Crumb", re.I)
 
 
 class DataUnavailableError(RuntimeError):
@@ -80,6 +92,38 @@ def _as_utc(value, name: str) -> pd.Timestamp | None:
     return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
 
 
+def exclusive_end(end, name: str = "end") -> pd.Timestamp | None:
+    """The exclusive bound of :func:`load_yfinance` that keeps ``end`` itself.
+
+    Read as :func:`~tsmirrors.data.gaps.select_close` reads its inclusive
+    ``end``: a naive date alone keeps its whole day (``"2024-01-10"`` gives
+    ``2024-01-11 00:00 UTC``), a month its whole month, and a timestamp is
+    kept itself. Naive values are UTC.
+
+    Parameters
+    ----------
+    end : str, datetime, pandas.Timestamp or None
+        The last instant to keep.
+    name : str, default="end"
+        Name of the value in messages (``"--end"`` for the command line).
+
+    Returns
+    -------
+    bound : pandas.Timestamp or None
+        A UTC timestamp just after everything ``end`` names; None for None.
+    """
+    if end is None:
+        return None
+    stamp = _as_utc(end, name).as_unit("ns")
+    if isinstance(end, str) and pd.Timestamp(end).tzinfo is None:
+        try:  # as pandas' .loc slices: "2024-06" keeps June, "2024-06-30" its day
+            # the start of the next period: exact, whatever unit end_time has
+            return (pd.Period(end.strip()) + 1).start_time.tz_localize("UTC")
+        except (TypeError, ValueError):
+            pass
+    return stamp + pd.Timedelta(1, "ns")
+
+
 class _LogCapture(logging.Handler):
     def __init__(self):
         super().__init__(level=logging.DEBUG)
@@ -112,7 +156,9 @@ def _download(yf, ticker, interval, start, end):
     else:
         kwargs["start"] = start.to_pydatetime()
     if end is not None:
-        kwargs["end"] = end.to_pydatetime()
+        # whole seconds for Yahoo (and no lost nanoseconds); the returned
+        # frame is cut at ``end`` itself afterwards
+        kwargs["end"] = end.ceil("s").to_pydatetime()
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", module=r"yfinance(\.|$)")
@@ -143,9 +189,7 @@ def _frame_from_yfinance(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:
             tickers = list(dict.fromkeys(values))
             upper = ticker.upper()
             wanted = next((t for t in tickers if str(t).upper() == upper), None)
-            if wanted is None and len(tickers) == 1:
-                wanted = tickers[0]
-            if wanted is None:
+            if wanted is None:  # never file another ticker's prices under this one
                 raise ValueError(f"yfinance returned tickers {tickers}, not {ticker!r}")
             data = data.xs(wanted, axis=1, level=ticker_level)
         else:
@@ -168,21 +212,6 @@ def _frame_from_yfinance(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:
     out.index = index.as_unit("ns").rename("timestamp")
     out = out[~out.index.duplicated(keep="last")].sort_index()
     return out
-
-
-def _read_cache(path: Path) -> pd.DataFrame | None:
-    if not path.exists():
-        return None
-    try:
-        frame = pd.read_csv(path, index_col="timestamp")
-        index = pd.to_datetime(frame.index, format="ISO8601", utc=True)
-        frame.index = pd.DatetimeIndex(index).as_unit("ns").rename("timestamp")
-        frame = frame[list(PRICE_COLUMNS)].astype(np.float64)
-    except (ValueError, KeyError, TypeError, pd.errors.ParserError) as exc:
-        raise ValueError(
-            f"the cache file {path} is unreadable ({exc}); delete it to download afresh"
-        ) from exc
-    return frame.sort_index()
 
 
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
@@ -294,45 +323,61 @@ def load_yfinance(
 
     yf = import_optional("yfinance")
     raw, messages = _download(yf, ticker, interval, start_ts, end_ts)
-    got = raw is not None and len(raw) > 0
+    reason = "; ".join(m.strip() for m in messages if m.strip()) or "no reason given"
+    # a frame for another ticker is refused before the cache is touched
+    fresh = _frame_from_yfinance(raw, ticker) if raw is not None and len(raw) else None
+    report: list[str] = []
     # a download to merge: read the cache after it, under the lock (another
     # process may have added bars since this call started); without one the
     # cache is only read, and its writes are atomic
-    with _cache_locked(path) if got else contextlib.nullcontext():
-        cached = _read_cache(path)
+    with _cache_locked(path) if fresh is not None else contextlib.nullcontext():
+        try:
+            cached = read_cache(path)
+        except CacheDamagedError as exc:
+            if fresh is None:
+                raise CacheDamagedError(
+                    f"{exc}, and the download brought nothing ({reason}); delete "
+                    "it to download afresh"
+                ) from exc
+            cached = None
+            report.append(f"{exc}; rebuilt it from the download{_set_aside(path)}")
         return _merge_and_finish(
-            raw, messages, cached, path, cache_dir, ticker, interval, start, end,
-            start_ts, end_ts,
+            raw, fresh, reason, cached, path, cache_dir, ticker, interval, start,
+            end, start_ts, end_ts, report,
         )
 
 
+def _set_aside(path: Path) -> str:
+    """Move a damaged cache file out of the way; say where it went."""
+    damaged = path.with_name(f"{path.name}.damaged")
+    try:
+        os.replace(path, damaged)
+    except OSError as exc:
+        return f" (could not keep the damaged file: {exc})"
+    return f" (the damaged file is kept as {damaged})"
+
+
 def _merge_and_finish(
-    raw, messages, cached, path, cache_dir, ticker, interval, start, end,
-    start_ts, end_ts,
+    raw, fresh, reason, cached, path, cache_dir, ticker, interval, start, end,
+    start_ts, end_ts, report,
 ) -> pd.DataFrame:
     """Merge a download into the cache and build the returned frame."""
-    reason = "; ".join(m.strip() for m in messages if m.strip()) or "no reason given"
-    got = raw is not None and len(raw) > 0
-    failed = raw is None or (not got and bool(_NETWORK_ERROR.search(reason)))
+    network = bool(_NETWORK_ERROR.search(reason))
+    failed = raw is None or (fresh is None and network)
+    # only Yahoo's "no bars in this range" is an empty answer that is no failure
+    no_data = not network and bool(_NO_DATA.search(reason))
+    no_data = no_data and not _STATUS.search(reason)
 
-    report: list[str] = []
     from_cache = False
-    if got:
-        fresh = _frame_from_yfinance(raw, ticker)
-        merged = fresh if cached is None else pd.concat([cached, fresh])
-        merged = merged[~merged.index.duplicated(keep="last")].sort_index()
+    if fresh is not None:
+        merged = merge(cached, fresh, report)
         try:
             _write_atomic(merged, path)
         except OSError as exc:
             report.append(f"could not write the cache file {path} ({exc})")
-    elif failed:
-        if cached is None:
-            raise DataUnavailableError(
-                f"could not download {ticker!r} ({interval}) from Yahoo Finance "
-                f"({reason}) and there is no cached copy in {cache_dir}. Work "
-                "offline with a local price file (tsmirrors backtest --csv FILE) "
-                "or the built-in planted series (tsmirrors demo)."
-            )
+    elif cached is not None and not no_data:
+        # a failure, or an empty answer that does not say "no data in range"
+        # (yfinance logs e.g. "HTTP Error 401: Unauthorized" and returns none)
         merged, from_cache = cached, True
         report.append(
             f"could not download {ticker!r} ({interval}) from Yahoo Finance "
@@ -341,6 +386,13 @@ def _merge_and_finish(
         )
     elif cached is not None:
         merged = cached  # nothing new in the range; the ticker is known
+    elif failed:
+        raise DataUnavailableError(
+            f"could not download {ticker!r} ({interval}) from Yahoo Finance "
+            f"({reason}) and there is no cached copy in {cache_dir}. Work "
+            "offline with a local price file (tsmirrors backtest --csv FILE) "
+            "or the built-in planted series (tsmirrors demo)."
+        )
     else:
         raise ValueError(
             f"Yahoo Finance returned no data for ticker {ticker!r} (interval "
@@ -372,6 +424,7 @@ def _merge_and_finish(
         "from_cache": from_cache,
         "duplicates": [],
     }
+    missing_report(frame, attrs, report)
     _attach_frequency_report(frame, attrs, report)
     frame.attrs.update(attrs)
     if report:
