@@ -255,7 +255,17 @@ def load_yfinance(
     Every call downloads the requested range with ``yfinance.download`` and
     merges it into the cache file of the ticker and interval, so the cache
     keeps history that Yahoo no longer serves (hourly bars only go back 730
-    days). When the download fails, the cached data is used with a warning.
+    days). When the download fails, or comes back empty without Yahoo saying
+    that the range has no data, the cached data is used with a warning.
+
+    The download wins on the bars both hold, except that a downloaded bar
+    with no price never replaces a cached one. When the closes of common bars
+    differ, a warning says so; when they differ at the first (last) common
+    bar, Yahoo has re-adjusted its history for a split or dividend, and the
+    cached bars before (after) the download are rescaled by the ratio of new
+    to old close there (open, high, low and close; volume is kept), so the
+    series keeps one adjustment basis. The latest cached bar, which may have
+    been live when cached, is left out of that comparison.
 
     Parameters
     ----------
@@ -266,8 +276,10 @@ def load_yfinance(
         1mo, 3mo``.
     start, end : str, datetime, pandas.Timestamp or None, default=None
         Range to return, ``start`` inclusive and ``end`` exclusive (as in
-        yfinance). Naive values are UTC. ``start=None`` downloads as much as
-        Yahoo serves for the interval; ``end=None`` runs to now.
+        yfinance; :func:`exclusive_end` turns an inclusive end, such as a date
+        that keeps its whole day, into this bound). Naive values are UTC.
+        ``start=None`` downloads as much as Yahoo serves for the interval;
+        ``end=None`` runs to now.
     cache_dir : str, path or None, default=None
         Cache directory; None means ``$TSMIRRORS_CACHE`` if set, else
         ``~/.cache/tsmirrors``. One CSV per ticker and interval,
@@ -281,14 +293,17 @@ def load_yfinance(
         adjusted (``auto_adjust=True``); ``volume`` is Yahoo's (in the quote
         currency for crypto pairs). ``attrs`` holds ``source="yfinance"``,
         ``ticker``, ``interval``, ``path`` (the cache file), ``from_cache``
-        (True when the download failed), ``freq``, ``gaps`` and ``off_grid``.
+        (True when the download failed), ``missing_values`` (``{column:
+        count}`` of NaN fields), ``freq``, ``gaps`` and ``off_grid``.
 
     Raises
     ------
     ValueError
         For a bad ticker (Yahoo returns no data and nothing is cached; the
         message names the ticker and quotes yfinance's reason), an unknown
-        interval, ``start >= end``, or an unreadable cache file.
+        interval, ``start >= end``, a download for another ticker than
+        ``ticker``, or a damaged cache file (the message names the line) when
+        no download came to rebuild it.
     DataUnavailableError
         When Yahoo cannot be reached and nothing is cached. The message names
         the cache directory and suggests ``--csv FILE`` or ``tsmirrors demo``.
@@ -299,8 +314,11 @@ def load_yfinance(
     -----
     DataQualityWarning
         When cached data is returned because the download failed, when the
-        cache cannot be written, and for gaps (listed in ``attrs["gaps"]``,
-        never filled).
+        cache cannot be written, when a download disagrees with the cache (and
+        when cached bars were rescaled), when a damaged cache file was rebuilt
+        from the download (the damaged file is kept beside it with the suffix
+        ``.damaged``), for NaN fields (the first timestamps named) and for
+        gaps (listed in ``attrs["gaps"]``, never filled).
 
     Examples
     --------
