@@ -131,15 +131,18 @@ def test_second_call_merges_an_overlapping_range(tmp_path, monkeypatch):
         TICKER, start=START, end=START + pd.Timedelta(hours=24), cache_dir=tmp_path
     )
     assert len(first) == 24
-    # Yahoo revises bars: the second download wins where the ranges overlap.
+    # Yahoo revises bars: the second download wins where the ranges overlap,
+    # and the cached bars before it move with the first common bar (a change
+    # of the adjustment basis), with a warning.
     revised = FakeYahoo(market(shift=1.0))
     monkeypatch.setattr(yfinance, "download", revised)
-    second = load_yfinance(
-        TICKER,
-        start=START + pd.Timedelta(hours=12),
-        end=START + pd.Timedelta(hours=36),
-        cache_dir=tmp_path,
-    )
+    with pytest.warns(DataQualityWarning, match="rescaled the 12 cached bar"):
+        second = load_yfinance(
+            TICKER,
+            start=START + pd.Timedelta(hours=12),
+            end=START + pd.Timedelta(hours=36),
+            cache_dir=tmp_path,
+        )
     assert revised.calls[0]["start"] == (START + pd.Timedelta(hours=12)).to_pydatetime()
     assert list(second.index) == list(market().index[12:36])
     np.testing.assert_array_equal(second["close"], market(shift=1.0)["close"][12:36])
@@ -149,8 +152,12 @@ def test_second_call_merges_an_overlapping_range(tmp_path, monkeypatch):
         everything = load_yfinance(TICKER, cache_dir=tmp_path)
     assert len(everything) == 36 and everything.index.is_unique
     assert everything.index.is_monotonic_increasing
-    expected = pd.concat([market()["close"][:12], market(shift=1.0)["close"][12:36]])
-    np.testing.assert_array_equal(everything["close"], expected)
+    ratio = market(shift=1.0)["close"].iloc[12] / market()["close"].iloc[12]
+    expected = pd.concat(
+        [market()["close"][:12] * ratio, market(shift=1.0)["close"][12:36]]
+    )
+    # rtol: one float64 multiplication per rescaled bar
+    np.testing.assert_allclose(everything["close"], expected, rtol=1e-14)
 
 
 @pytest.mark.parametrize("how", ["logged", "raised"])

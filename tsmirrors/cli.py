@@ -35,6 +35,7 @@ def _load_series(args) -> tuple:
     """Close prices from --csv or a ticker, and a label for the source."""
     from .data import load_prices, load_yfinance
     from .data.gaps import select_close
+    from .data.yahoo import exclusive_end
 
     if args.csv:
         frame = load_prices(args.csv, date_format=args.date_format)
@@ -45,7 +46,7 @@ def _load_series(args) -> tuple:
             ticker,
             interval=args.interval,
             start=args.start,
-            end=args.end,
+            end=exclusive_end(args.end, "--end"),  # --end keeps its whole day
             cache_dir=args.cache_dir,
         )
         label = f"{ticker} {args.interval}"

@@ -16,9 +16,15 @@ import pandas as pd
 from .._atomic import atomic_open, file_lock
 from .._optional import import_optional
 from ._quality import DataQualityWarning
+from ._yahoo_cache import CacheDamagedError, merge, missing_report, read_cache
 from .loaders import PRICE_COLUMNS, _attach_frequency_report
 
-__all__ = ["DataUnavailableError", "default_cache_dir", "load_yfinance"]
+__all__ = [
+    "DataUnavailableError",
+    "default_cache_dir",
+    "exclusive_end",
+    "load_yfinance",
+]
 
 _INTERVALS = (
     "1m",
@@ -44,6 +50,12 @@ _NETWORK_ERROR = re.compile(
     r"Too Many Requests|Rate ?limit",
     re.IGNORECASE,
 )
+# What yfinance reports when Yahoo answered but has no bars in the range: the
+# only empty answer that is no failure (a Yahoo status code is one).
+_NO_DATA = re.compile(
+    r"no price data found|Data doesn't exist for|No data found", re.IGNORECASE
+)
+_STATUS = re.compile(r"status_code|HTTP Error|Unauthorized|Invalid Crumb", re.I)
 
 
 class DataUnavailableError(RuntimeError):
@@ -80,6 +92,38 @@ def _as_utc(value, name: str) -> pd.Timestamp | None:
     return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
 
 
+def exclusive_end(end, name: str = "end") -> pd.Timestamp | None:
+    """The exclusive bound of :func:`load_yfinance` that keeps ``end`` itself.
+
+    Read as :func:`~tsmirrors.data.gaps.select_close` reads its inclusive
+    ``end``: a naive date alone keeps its whole day (``"2024-01-10"`` gives
+    ``2024-01-11 00:00 UTC``), a month its whole month, and a timestamp is
+    kept itself. Naive values are UTC.
+
+    Parameters
+    ----------
+    end : str, datetime, pandas.Timestamp or None
+        The last instant to keep.
+    name : str, default="end"
+        Name of the value in messages (``"--end"`` for the command line).
+
+    Returns
+    -------
+    bound : pandas.Timestamp or None
+        A UTC timestamp just after everything ``end`` names; None for None.
+    """
+    if end is None:
+        return None
+    stamp = _as_utc(end, name).as_unit("ns")
+    if isinstance(end, str) and pd.Timestamp(end).tzinfo is None:
+        try:  # as pandas' .loc slices: "2024-06" keeps June, "2024-06-30" its day
+            # the start of the next period: exact, whatever unit end_time has
+            return (pd.Period(end.strip()) + 1).start_time.tz_localize("UTC")
+        except (TypeError, ValueError):
+            pass
+    return stamp + pd.Timedelta(1, "ns")
+
+
 class _LogCapture(logging.Handler):
     def __init__(self):
         super().__init__(level=logging.DEBUG)
@@ -112,7 +156,9 @@ def _download(yf, ticker, interval, start, end):
     else:
         kwargs["start"] = start.to_pydatetime()
     if end is not None:
-        kwargs["end"] = end.to_pydatetime()
+        # whole seconds for Yahoo (and no lost nanoseconds); the returned
+        # frame is cut at ``end`` itself afterwards
+        kwargs["end"] = end.ceil("s").to_pydatetime()
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", module=r"yfinance(\.|$)")
@@ -143,9 +189,7 @@ def _frame_from_yfinance(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:
             tickers = list(dict.fromkeys(values))
             upper = ticker.upper()
             wanted = next((t for t in tickers if str(t).upper() == upper), None)
-            if wanted is None and len(tickers) == 1:
-                wanted = tickers[0]
-            if wanted is None:
+            if wanted is None:  # never file another ticker's prices under this one
                 raise ValueError(f"yfinance returned tickers {tickers}, not {ticker!r}")
             data = data.xs(wanted, axis=1, level=ticker_level)
         else:
@@ -168,21 +212,6 @@ def _frame_from_yfinance(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:
     out.index = index.as_unit("ns").rename("timestamp")
     out = out[~out.index.duplicated(keep="last")].sort_index()
     return out
-
-
-def _read_cache(path: Path) -> pd.DataFrame | None:
-    if not path.exists():
-        return None
-    try:
-        frame = pd.read_csv(path, index_col="timestamp")
-        index = pd.to_datetime(frame.index, format="ISO8601", utc=True)
-        frame.index = pd.DatetimeIndex(index).as_unit("ns").rename("timestamp")
-        frame = frame[list(PRICE_COLUMNS)].astype(np.float64)
-    except (ValueError, KeyError, TypeError, pd.errors.ParserError) as exc:
-        raise ValueError(
-            f"the cache file {path} is unreadable ({exc}); delete it to download afresh"
-        ) from exc
-    return frame.sort_index()
 
 
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
@@ -226,7 +255,17 @@ def load_yfinance(
     Every call downloads the requested range with ``yfinance.download`` and
     merges it into the cache file of the ticker and interval, so the cache
     keeps history that Yahoo no longer serves (hourly bars only go back 730
-    days). When the download fails, the cached data is used with a warning.
+    days). When the download fails, or comes back empty without Yahoo saying
+    that the range has no data, the cached data is used with a warning.
+
+    The download wins on the bars both hold, except that a downloaded bar
+    with no price never replaces a cached one. When the closes of common bars
+    differ, a warning says so; when they differ at the first (last) common
+    bar, Yahoo has re-adjusted its history for a split or dividend, and the
+    cached bars before (after) the download are rescaled by the ratio of new
+    to old close there (open, high, low and close; volume is kept), so the
+    series keeps one adjustment basis. The latest cached bar, which may have
+    been live when cached, is left out of that comparison.
 
     Parameters
     ----------
@@ -237,8 +276,10 @@ def load_yfinance(
         1mo, 3mo``.
     start, end : str, datetime, pandas.Timestamp or None, default=None
         Range to return, ``start`` inclusive and ``end`` exclusive (as in
-        yfinance). Naive values are UTC. ``start=None`` downloads as much as
-        Yahoo serves for the interval; ``end=None`` runs to now.
+        yfinance; :func:`exclusive_end` turns an inclusive end, such as a date
+        that keeps its whole day, into this bound). Naive values are UTC.
+        ``start=None`` downloads as much as Yahoo serves for the interval;
+        ``end=None`` runs to now.
     cache_dir : str, path or None, default=None
         Cache directory; None means ``$TSMIRRORS_CACHE`` if set, else
         ``~/.cache/tsmirrors``. One CSV per ticker and interval,
@@ -252,14 +293,17 @@ def load_yfinance(
         adjusted (``auto_adjust=True``); ``volume`` is Yahoo's (in the quote
         currency for crypto pairs). ``attrs`` holds ``source="yfinance"``,
         ``ticker``, ``interval``, ``path`` (the cache file), ``from_cache``
-        (True when the download failed), ``freq``, ``gaps`` and ``off_grid``.
+        (True when the download failed), ``missing_values`` (``{column:
+        count}`` of NaN fields), ``freq``, ``gaps`` and ``off_grid``.
 
     Raises
     ------
     ValueError
         For a bad ticker (Yahoo returns no data and nothing is cached; the
         message names the ticker and quotes yfinance's reason), an unknown
-        interval, ``start >= end``, or an unreadable cache file.
+        interval, ``start >= end``, a download for another ticker than
+        ``ticker``, or a damaged cache file (the message names the line) when
+        no download came to rebuild it.
     DataUnavailableError
         When Yahoo cannot be reached and nothing is cached. The message names
         the cache directory and suggests ``--csv FILE`` or ``tsmirrors demo``.
@@ -270,8 +314,11 @@ def load_yfinance(
     -----
     DataQualityWarning
         When cached data is returned because the download failed, when the
-        cache cannot be written, and for gaps (listed in ``attrs["gaps"]``,
-        never filled).
+        cache cannot be written, when a download disagrees with the cache (and
+        when cached bars were rescaled), when a damaged cache file was rebuilt
+        from the download (the damaged file is kept beside it with the suffix
+        ``.damaged``), for NaN fields (the first timestamps named) and for
+        gaps (listed in ``attrs["gaps"]``, never filled).
 
     Examples
     --------
@@ -294,45 +341,61 @@ def load_yfinance(
 
     yf = import_optional("yfinance")
     raw, messages = _download(yf, ticker, interval, start_ts, end_ts)
-    got = raw is not None and len(raw) > 0
+    reason = "; ".join(m.strip() for m in messages if m.strip()) or "no reason given"
+    # a frame for another ticker is refused before the cache is touched
+    fresh = _frame_from_yfinance(raw, ticker) if raw is not None and len(raw) else None
+    report: list[str] = []
     # a download to merge: read the cache after it, under the lock (another
     # process may have added bars since this call started); without one the
     # cache is only read, and its writes are atomic
-    with _cache_locked(path) if got else contextlib.nullcontext():
-        cached = _read_cache(path)
+    with _cache_locked(path) if fresh is not None else contextlib.nullcontext():
+        try:
+            cached = read_cache(path)
+        except CacheDamagedError as exc:
+            if fresh is None:
+                raise CacheDamagedError(
+                    f"{exc}, and the download brought nothing ({reason}); delete "
+                    "it to download afresh"
+                ) from exc
+            cached = None
+            report.append(f"{exc}; rebuilt it from the download{_set_aside(path)}")
         return _merge_and_finish(
-            raw, messages, cached, path, cache_dir, ticker, interval, start, end,
-            start_ts, end_ts,
+            raw, fresh, reason, cached, path, cache_dir, ticker, interval, start,
+            end, start_ts, end_ts, report,
         )
 
 
+def _set_aside(path: Path) -> str:
+    """Move a damaged cache file out of the way; say where it went."""
+    damaged = path.with_name(f"{path.name}.damaged")
+    try:
+        os.replace(path, damaged)
+    except OSError as exc:
+        return f" (could not keep the damaged file: {exc})"
+    return f" (the damaged file is kept as {damaged})"
+
+
 def _merge_and_finish(
-    raw, messages, cached, path, cache_dir, ticker, interval, start, end,
-    start_ts, end_ts,
+    raw, fresh, reason, cached, path, cache_dir, ticker, interval, start, end,
+    start_ts, end_ts, report,
 ) -> pd.DataFrame:
     """Merge a download into the cache and build the returned frame."""
-    reason = "; ".join(m.strip() for m in messages if m.strip()) or "no reason given"
-    got = raw is not None and len(raw) > 0
-    failed = raw is None or (not got and bool(_NETWORK_ERROR.search(reason)))
+    network = bool(_NETWORK_ERROR.search(reason))
+    failed = raw is None or (fresh is None and network)
+    # only Yahoo's "no bars in this range" is an empty answer that is no failure
+    no_data = not network and bool(_NO_DATA.search(reason))
+    no_data = no_data and not _STATUS.search(reason)
 
-    report: list[str] = []
     from_cache = False
-    if got:
-        fresh = _frame_from_yfinance(raw, ticker)
-        merged = fresh if cached is None else pd.concat([cached, fresh])
-        merged = merged[~merged.index.duplicated(keep="last")].sort_index()
+    if fresh is not None:
+        merged = merge(cached, fresh, report)
         try:
             _write_atomic(merged, path)
         except OSError as exc:
             report.append(f"could not write the cache file {path} ({exc})")
-    elif failed:
-        if cached is None:
-            raise DataUnavailableError(
-                f"could not download {ticker!r} ({interval}) from Yahoo Finance "
-                f"({reason}) and there is no cached copy in {cache_dir}. Work "
-                "offline with a local price file (tsmirrors backtest --csv FILE) "
-                "or the built-in planted series (tsmirrors demo)."
-            )
+    elif cached is not None and not no_data:
+        # a failure, or an empty answer that does not say "no data in range"
+        # (yfinance logs e.g. "HTTP Error 401: Unauthorized" and returns none)
         merged, from_cache = cached, True
         report.append(
             f"could not download {ticker!r} ({interval}) from Yahoo Finance "
@@ -341,6 +404,13 @@ def _merge_and_finish(
         )
     elif cached is not None:
         merged = cached  # nothing new in the range; the ticker is known
+    elif failed:
+        raise DataUnavailableError(
+            f"could not download {ticker!r} ({interval}) from Yahoo Finance "
+            f"({reason}) and there is no cached copy in {cache_dir}. Work "
+            "offline with a local price file (tsmirrors backtest --csv FILE) "
+            "or the built-in planted series (tsmirrors demo)."
+        )
     else:
         raise ValueError(
             f"Yahoo Finance returned no data for ticker {ticker!r} (interval "
@@ -372,6 +442,7 @@ def _merge_and_finish(
         "from_cache": from_cache,
         "duplicates": [],
     }
+    missing_report(frame, attrs, report)
     _attach_frequency_report(frame, attrs, report)
     frame.attrs.update(attrs)
     if report:
