@@ -72,6 +72,65 @@ def _models(args, quantiles, max_horizon: int = 1):
     return models
 
 
+def _fit_quantile_model(model, train, window: int):
+    """``model.fit(train)``; a window too short to calibrate says what to pass.
+
+    The split-conformal calibration holds out the last rows of the window; when
+    they are too few, the error names the command-line remedies (a longer
+    ``--window``, or ``--no-conformal``) instead of the estimator's parameter.
+    """
+    try:
+        return model.fit(train)
+    except ValueError as exc:
+        shortest = _shortest_conformal_window(model, train)
+        if shortest is None:
+            raise
+        raise ValueError(
+            f"--window {window} is too short to hold out the rows that calibrate "
+            "the quantile intervals (split-conformal calibration on the last "
+            f"quarter of the window); raise --window to at least {shortest} or "
+            "pass --no-conformal"
+        ) from exc
+
+
+def _shortest_conformal_window(model, train) -> int | None:
+    """The shortest window whose held-out rows calibrate ``model``'s levels.
+
+    Called after ``model.fit(train)`` failed. None when the calibration was not
+    the cause: no conformal calibration, settings not yet chosen, or ``train``
+    long enough for it.
+    """
+    from .forecasting import make_transform
+    from .forecasting.base import check_quantiles
+
+    if model.calibration != "conformal" or not hasattr(model, "target_"):
+        return None
+    levels = np.asarray(train, dtype=np.float64)
+    changes = make_transform(model.target_).fit(levels).forward(levels)
+    # the window values that give no training row: those the target transform
+    # consumes, the first lags, and the last max_horizon - 1 steps
+    extra = levels.size - changes.size + model._n_lags() + model.max_horizon - 1
+    taus = check_quantiles(model.quantiles)
+
+    def calibrates(n_rows: int) -> bool:
+        try:
+            n_cal = model._n_calibration(n_rows)
+            model._check_calibration_rows(taus, n_cal, n_rows)
+        except ValueError:
+            return False
+        return True
+
+    n_rows = max(levels.size - extra, 1)
+    if calibrates(n_rows):
+        return None
+    # rows held out and rows fitted both grow with the window: the first
+    # length that works is the answer
+    for n in range(n_rows + 1, n_rows + 10**6):
+        if calibrates(n):
+            return n + extra
+    return None
+
+
 def _automatic(args) -> list[str]:
     """ConvexAR's settings chosen by cross-validation ('auto', or left out)."""
     names = ("beta", "lags", "target")
