@@ -20,6 +20,8 @@ def test_forecast_short_window_names_the_cli_remedies(capsys, short_csv):
     code, out, err = run_main(capsys, *FORECAST, "--csv", short_csv, "--window", "30")
     assert code == 1
     assert "calibration_size" not in err  # not an option of the command
+    assert "--window 30 gives 28 training rows" in err
+    assert "needs 38 rows (10 for calibration)" in err
     assert "raise --window to at least 40 or pass --no-conformal" in err
 
 

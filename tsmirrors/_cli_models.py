@@ -82,23 +82,27 @@ def _fit_quantile_model(model, train, window: int):
     try:
         return model.fit(train)
     except ValueError as exc:
-        shortest = _shortest_conformal_window(model, train)
-        if shortest is None:
+        need = _conformal_rows_needed(model, train)
+        if need is None:
             raise
+        rows, shortest, n_rows, n_cal = need
         raise ValueError(
-            f"--window {window} is too short to hold out the rows that calibrate "
-            "the quantile intervals (split-conformal calibration on the last "
-            f"quarter of the window); raise --window to at least {shortest} or "
-            "pass --no-conformal"
+            f"--window {window} gives {rows} training rows, too few to hold out "
+            "the last quarter for the split-conformal calibration of the "
+            f"quantile intervals: that needs {n_rows} rows ({n_cal} for "
+            f"calibration); raise --window to at least {shortest} or pass "
+            "--no-conformal"
         ) from exc
 
 
-def _shortest_conformal_window(model, train) -> int | None:
-    """The shortest window whose held-out rows calibrate ``model``'s levels.
+def _conformal_rows_needed(model, train) -> tuple[int, int, int, int] | None:
+    """What a window must hold for ``model``'s conformal calibration.
 
-    Called after ``model.fit(train)`` failed. None when the calibration was not
-    the cause: no conformal calibration, settings not yet chosen, or ``train``
-    long enough for it.
+    Called after ``model.fit(train)`` failed. Returns the training rows
+    ``train`` gives, the shortest window that calibrates, and the training and
+    calibration rows of that window; None when the calibration was not the
+    cause (no conformal calibration, settings not yet chosen, or ``train``
+    long enough for it).
     """
     from .forecasting import make_transform
     from .forecasting.base import check_quantiles
@@ -112,22 +116,23 @@ def _shortest_conformal_window(model, train) -> int | None:
     extra = levels.size - changes.size + model._n_lags() + model.max_horizon - 1
     taus = check_quantiles(model.quantiles)
 
-    def calibrates(n_rows: int) -> bool:
+    def calibration_rows(n_rows: int) -> int | None:
         try:
             n_cal = model._n_calibration(n_rows)
             model._check_calibration_rows(taus, n_cal, n_rows)
         except ValueError:
-            return False
-        return True
+            return None
+        return n_cal
 
-    n_rows = max(levels.size - extra, 1)
-    if calibrates(n_rows):
+    rows = max(levels.size - extra, 1)
+    if calibration_rows(rows) is not None:
         return None
     # rows held out and rows fitted both grow with the window: the first
     # length that works is the answer
-    for n in range(n_rows + 1, n_rows + 10**6):
-        if calibrates(n):
-            return n + extra
+    for n_rows in range(rows + 1, rows + 10**6):
+        n_cal = calibration_rows(n_rows)
+        if n_cal is not None:
+            return rows, n_rows + extra, n_rows, n_cal
     return None
 
 
