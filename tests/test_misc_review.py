@@ -111,3 +111,13 @@ def test_crps_accepts_levels_in_any_order():
     assert crps_from_quantiles(y, q[:, order], taus[order]) == pytest.approx(
         expected, rel=1e-12  # same sums in another order: rounding only
     )
+
+
+def test_forecast_window_hint_says_when_it_rests_on_auto_settings(capsys, short_csv):
+    # lags chosen by cross-validation on a longer window may differ
+    code, _, err = run_main(
+        capsys, "forecast", "--csv", short_csv, "--lags", "auto", "--beta", "0.1",
+        "--target", "difference", "--steps", "1", "--window", "30",
+    )
+    assert code == 1
+    assert "(for the lags chosen on this window) or pass --no-conformal" in err

@@ -86,12 +86,19 @@ def _fit_quantile_model(model, train, window: int):
         if need is None:
             raise
         rows, shortest, n_rows, n_cal = need
+        chosen = [n for n in ("lags", "target") if getattr(model, n) == "auto"]
+        # a longer window may choose other lags or target, and need more rows
+        caveat = (
+            f" (for the {' and '.join(chosen)} chosen on this window)"
+            if chosen
+            else ""
+        )
         raise ValueError(
             f"--window {window} gives {rows} training rows, too few to hold out "
             "the last quarter for the split-conformal calibration of the "
             f"quantile intervals: that needs {n_rows} rows ({n_cal} for "
-            f"calibration); raise --window to at least {shortest} or pass "
-            "--no-conformal"
+            f"calibration); raise --window to at least {shortest}{caveat} or "
+            "pass --no-conformal"
         ) from exc
 
 
