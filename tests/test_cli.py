@@ -330,7 +330,8 @@ def test_forecast_refuses_too_few_calibration_rows(capsys, short_csv):
         "0.99",
     )
     assert code == 1
-    assert "needs at least ceil(1 / (1 - 0.99)) - 1 = 99 calibration rows" in err
+    assert "needs 395 rows (99 for calibration)" in err
+    assert "raise --window to at least 408 or pass --no-conformal" in err
     assert "inf" not in out
 
 

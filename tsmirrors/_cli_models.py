@@ -72,6 +72,77 @@ def _models(args, quantiles, max_horizon: int = 1):
     return models
 
 
+def _fit_quantile_model(model, train, window: int):
+    """``model.fit(train)``; a window too short to calibrate says what to pass.
+
+    The split-conformal calibration holds out the last rows of the window; when
+    they are too few, the error names the command-line remedies (a longer
+    ``--window``, or ``--no-conformal``) instead of the estimator's parameter.
+    """
+    try:
+        return model.fit(train)
+    except ValueError as exc:
+        need = _conformal_rows_needed(model, train)
+        if need is None:
+            raise
+        rows, shortest, n_rows, n_cal = need
+        chosen = [n for n in ("lags", "target") if getattr(model, n) == "auto"]
+        # a longer window may choose other lags or target, and need more rows
+        caveat = (
+            f" (for the {' and '.join(chosen)} chosen on this window)"
+            if chosen
+            else ""
+        )
+        raise ValueError(
+            f"--window {window} gives {rows} training rows, too few to hold out "
+            "the last quarter for the split-conformal calibration of the "
+            f"quantile intervals: that needs {n_rows} rows ({n_cal} for "
+            f"calibration); raise --window to at least {shortest}{caveat} or "
+            "pass --no-conformal"
+        ) from exc
+
+
+def _conformal_rows_needed(model, train) -> tuple[int, int, int, int] | None:
+    """What a window must hold for ``model``'s conformal calibration.
+
+    Called after ``model.fit(train)`` failed. Returns the training rows
+    ``train`` gives, the shortest window that calibrates, and the training and
+    calibration rows of that window; None when the calibration was not the
+    cause (no conformal calibration, settings not yet chosen, or ``train``
+    long enough for it).
+    """
+    from .forecasting import make_transform
+    from .forecasting.base import check_quantiles
+
+    if model.calibration != "conformal" or not hasattr(model, "target_"):
+        return None
+    levels = np.asarray(train, dtype=np.float64)
+    changes = make_transform(model.target_).fit(levels).forward(levels)
+    # the window values that give no training row: those the target transform
+    # consumes, the first lags, and the last max_horizon - 1 steps
+    extra = levels.size - changes.size + model._n_lags() + model.max_horizon - 1
+    taus = check_quantiles(model.quantiles)
+
+    def calibration_rows(n_rows: int) -> int | None:
+        try:
+            n_cal = model._n_calibration(n_rows)
+            model._check_calibration_rows(taus, n_cal, n_rows)
+        except ValueError:
+            return None
+        return n_cal
+
+    rows = max(levels.size - extra, 1)
+    if calibration_rows(rows) is not None:
+        return None
+    # rows held out and rows fitted both grow with the window: the first
+    # length that works is the answer
+    for n_rows in range(rows + 1, rows + 10**6):
+        n_cal = calibration_rows(n_rows)
+        if n_cal is not None:
+            return rows, n_rows + extra, n_rows, n_cal
+    return None
+
+
 def _automatic(args) -> list[str]:
     """ConvexAR's settings chosen by cross-validation ('auto', or left out)."""
     names = ("beta", "lags", "target")

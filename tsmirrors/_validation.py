@@ -19,13 +19,26 @@ def check_finite_array(a, name: str, ndim: int | None = None) -> np.ndarray:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
     bad = ~np.isfinite(arr)
     if bad.any():
-        idx = np.argwhere(bad)[:5].tolist()
         kind = "NaN" if np.isnan(arr[bad]).any() else "inf"
         raise ValueError(
-            f"{name} contains {int(bad.sum())} non-finite value(s) ({kind}) "
-            f"at index {idx}{' ...' if bad.sum() > 5 else ''}"
+            f"{name} contains {int(bad.sum())} non-finite value(s) ({kind})"
+            + _positions(bad)
         )
     return arr
+
+
+def _positions(bad: np.ndarray, shown: int = 5) -> str:
+    """Where ``bad`` is True: " at index [3, 7]" (1-D) or (row, column) pairs."""
+    if bad.ndim == 0:
+        return ""
+    hits = np.argwhere(bad)[:shown]
+    if bad.ndim == 1:
+        where, label = [int(i[0]) for i in hits], "index"
+    else:
+        where = [tuple(int(k) for k in i) for i in hits]
+        label = "(row, column)" if bad.ndim == 2 else "position"
+    more = " ..." if bad.sum() > shown else ""
+    return f" at {label} {where}{more}"
 
 
 def check_1d_inputs(x, name: str = "x", min_distinct: int = 2) -> np.ndarray:

@@ -21,6 +21,7 @@ from ._cli_models import (
     _automatic,
     _calendar,
     _chosen_settings,
+    _fit_quantile_model,
     _garch_available,
     _interval,
     _models,
@@ -310,7 +311,8 @@ def _cmd_forecast(args) -> int:
         n_features=args.n_features,
         max_horizon=args.steps,  # one direct model per step
         calibration="conformal" if args.conformal else None,
-    ).fit(train)
+    )
+    _fit_quantile_model(qmodel, train, args.window)
     if exog is None:
         fc = point.predict(args.steps)
     else:

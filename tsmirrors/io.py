@@ -55,8 +55,11 @@ def save(model, path: str | os.PathLike) -> Path:
     ------
     TypeError
         If the model holds an object the format cannot store.
+    ValueError
+        If ``path`` is an existing folder, or a folder above it is a file.
     """
     path = Path(path)
+    _check_save_path(path)
     meta = {
         "format": _FORMAT,
         "version": __version__,
@@ -67,6 +70,23 @@ def save(model, path: str | os.PathLike) -> Path:
     data = _modelfile.dumps(meta, model)
     path.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write_bytes(path, data)
+
+
+def _check_save_path(path: Path) -> None:
+    """Refuse, before any work, a destination that cannot become a file."""
+    if path.is_dir():
+        raise ValueError(
+            f"cannot save the model to {path}: it is a folder; give a file "
+            f"name, e.g. {path / 'model.tsm'}"
+        )
+    for folder in path.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise ValueError(
+                    f"cannot save the model to {path}: {folder} is a file, "
+                    "not a folder"
+                )
+            break
 
 
 def load(path: str | os.PathLike):

@@ -242,12 +242,39 @@ def crps_from_quantiles(y_true, quantile_preds, quantiles) -> float:
     y_true : array-like of shape (n,)
     quantile_preds : array-like of shape (n, k)
     quantiles : array-like of shape (k,)
-        Distinct levels in (0, 1).
+        Distinct levels in (0, 1), in any order.
+
+    Raises
+    ------
+    ValueError
+        If the predicted quantiles of a point decrease as the level rises
+        (crossing quantiles are no distribution, and the approximation would
+        score them as one); the message names the first such row. Sort each
+        row, or repair the forecasts, before scoring.
 
     Examples
     --------
     >>> crps_from_quantiles([1.0], [[0.0, 2.0]], [0.25, 0.75])
     0.5
     """
-    losses = pinball_loss(y_true, quantile_preds, _levels(quantiles))
+    taus = _levels(quantiles)
+    losses = pinball_loss(y_true, quantile_preds, taus)
+    _check_not_crossing(np.asarray(quantile_preds, dtype=np.float64), taus)
     return float(2.0 * np.mean(losses))
+
+
+def _check_not_crossing(q: np.ndarray, taus: np.ndarray) -> None:
+    """Refuse rows of ``q`` (columns at levels ``taus``) that fall as tau rises."""
+    order = np.argsort(taus)
+    q, taus = q[:, order], taus[order]
+    falls = np.diff(q, axis=1) < 0
+    rows = np.flatnonzero(falls.any(axis=1))
+    if rows.size:
+        i = int(rows[0])
+        j = int(np.flatnonzero(falls[i])[0])
+        raise ValueError(
+            f"quantile_preds cross in {rows.size} row(s), first at row {i}: the "
+            f"level {taus[j]:g} forecast {q[i, j]:g} is above the level "
+            f"{taus[j + 1]:g} forecast {q[i, j + 1]:g}; predicted quantiles must "
+            "not decrease as the level rises"
+        )
