@@ -463,6 +463,15 @@ Y30 = np.arange(30.0) ** 1.1
          "initial_train_size must be at least 16 for ConvexAR (lags=2, "
          "target='difference'): the cross-validation folds of its 'auto' "
          "settings, got 4"),
+        (ConvexAR(), {"initial_train_size": 4},
+         "initial_train_size must be at least 15 for ConvexAR (lags='auto', "
+         "target='auto'): the cross-validation folds of its 'auto' settings, "
+         "got 4"),
+        (ConvexQuantileAR(target="difference", lags=1, beta=0.1,
+                          calibration="conformal"), {"initial_train_size": 5},
+         "initial_train_size must be at least 40 for ConvexQuantileAR (lags=1, "
+         "target='difference'): what its fit holds out (burn-in, calibration "
+         "rows or one network per horizon), got 5"),
         (NaiveForecaster(), {"initial_train_size": 30},
          "initial_train_size must be smaller than the series length 30 to leave "
          "at least one value to forecast, got 30"),

@@ -177,11 +177,20 @@ def _cross_validation_size(forecaster, lags: int) -> int:
 def _check_initial_size(forecaster, size: int) -> None:
     minimum = min_train_size(forecaster)
     if size < minimum:
-        lags, target = _lags_and_target(forecaster)
-        described = f"lags={lags}" + ("" if target is None else f", target={target!r}")
-        why = "lags + 2 values after the target transform"
-        if minimum > _embedding_size(forecaster):
-            why = "the cross-validation folds of its 'auto' settings"
+        lags_, target = _lags_and_target(forecaster)
+        given = getattr(forecaster, "lags", 1)  # as the user gave them
+        given = given if isinstance(given, (str, numbers.Integral)) else list(given)
+        described = f"lags={given!r}" + ("" if target is None else
+                                         f", target={forecaster.target!r}")
+        own = getattr(forecaster, "_min_fit_size", None)
+        needs = {
+            "lags + 2 values after the target transform": _embedding_size(forecaster),
+            "the cross-validation folds of its 'auto' settings":
+                _cross_validation_size(forecaster, lags_),
+            "what its fit holds out (burn-in, calibration rows or one network "
+            "per horizon)": own() if callable(own) else 0,
+        }
+        why = max(needs, key=needs.get)  # the requirement that sets the minimum
         raise ValueError(
             f"initial_train_size must be at least {minimum} for "
             f"{type(forecaster).__name__} ({described}): {why}, got {size}"
