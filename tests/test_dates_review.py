@@ -114,3 +114,44 @@ def test_times_without_a_date_are_refused(tmp_path, value):
     message = r"line 2: column 'time' holds .*without a date"
     with pytest.raises(ValueError, match=message):
         load_prices(path)
+
+
+def test_separate_date_and_time_columns_are_combined(tmp_path):
+    path = write(
+        tmp_path,
+        "mt.csv",
+        "Date,Time,Open,High,Low,Close,Volume\n"
+        "2021.01.01,00:00,1,1,1,1,1\n"
+        "2021.01.01,01:00,1,1,1,2,1\n"
+        "2021.01.01,02:00,1,1,1,3,1\n",
+    )
+    df = load_prices(path)
+    assert list(df.index) == [
+        pd.Timestamp("2021-01-01 00:00", tz="UTC"),
+        pd.Timestamp("2021-01-01 01:00", tz="UTC"),
+        pd.Timestamp("2021-01-01 02:00", tz="UTC"),
+    ]
+    assert df["close"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_separate_day_first_date_and_time_columns_check_the_order(tmp_path):
+    rows = "".join(
+        f"{s.replace(' ', ',')},{i + 1}\n"
+        for i, s in enumerate(HOURS.strftime("%d/%m/%Y %H:%M"))
+    )
+    df = load_prices(write(tmp_path, "dt.csv", "date,time,close\n" + rows))
+    assert df.index[-1] == pd.Timestamp("2022-03-03 23:00", tz="UTC")
+    assert df.attrs["gaps"] == []
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("2021-01-01,noon,1", r"line 2: column 'time' holds 'noon', which is not a"),
+        ("2021-01-01 00:00,00:00,1", r"line 2: column 'date' holds .* already"),
+    ],
+)
+def test_separate_date_and_time_columns_refuse_other_values(tmp_path, row, message):
+    path = write(tmp_path, "bad.csv", f"date,time,close\n{row}\n")
+    with pytest.raises(ValueError, match=message):
+        load_prices(path)

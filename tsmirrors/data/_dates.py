@@ -246,6 +246,34 @@ def _with_format(values: pd.Series, fmt: str):
     return ns, ok
 
 
+def join_date_time(date_col, time_col, names, line_numbers, path) -> pd.Series:
+    """One ``"date time"`` column from a date column and a time-of-day column.
+
+    MetaTrader and similar exports write ``2021.01.01,00:00``. Every row must
+    have both parts, the date without a time and the time without a date.
+    """
+    dates, times = _as_text(date_col), _as_text(time_col)
+    if isinstance(dates.dtype, pd.StringDtype):
+        dates, times = dates.astype(object), times.astype(object)
+    has_date = (dates != "").to_numpy(dtype=bool)
+    not_time = has_date & ~times.str.fullmatch(_TIME_ONLY).to_numpy(dtype=bool)
+    timed = dates.str.contains(":", regex=False).to_numpy(dtype=bool)
+    for bad, name, values, what in (
+        (not_time, names[1], times, "which is not a time of day"),
+        (timed, names[0], dates, "which has a time of day already"),
+    ):
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise _malformed(
+                path,
+                int(line_numbers[k]),
+                f"column {_quote(name)} holds {_quote(values.iloc[k])}, {what}; "
+                f"the date column {_quote(names[0])} and time column "
+                f"{_quote(names[1])} are read together, row by row",
+            )
+    return (dates + " " + times).where(has_date, "")
+
+
 def _refuse_guessed_order(values, text, filled, line_numbers, path, name):
     """Refuse a/b/y dates of a form not read above: pandas would guess the order."""
     starts = values.str.match(_SEP_START).to_numpy(dtype=bool)

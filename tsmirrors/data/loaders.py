@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._dates import parse_dates, parse_unix
+from ._dates import join_date_time, parse_dates, parse_unix
 from ._quality import DataQualityWarning, describe_gaps, find_gaps, infer_frequency
 from ._reading import (
     SUPPORTED_DIALECT,
@@ -102,6 +102,8 @@ def _find_roles(names: list[str]) -> dict[str, int]:
         pos = first(candidates)
         if pos is not None:
             roles[role] = pos
+    if "date" in roles and norm[roles["date"]] == "date" and "time" in norm:
+        roles["time"] = norm.index("time")  # a separate time-of-day column
     volumes = [
         (i, n) for i, n in enumerate(norm) if re.fullmatch(r"vol(?:ume)?(?: \w+)?", n)
     ]
@@ -286,7 +288,9 @@ def load_prices(
         ASCII text, with or without a byte-order mark.
     date_format : str, optional
         strftime format of the date column (e.g. ``"%d/%m/%Y"``), for a file
-        whose day/month order cannot be decided from the file itself.
+        whose day/month order cannot be decided from the file itself. A
+        ``Date`` column beside a ``Time`` column is read as one, the two
+        joined by a space (e.g. ``"%Y.%m.%d %H:%M"``).
 
     Returns
     -------
@@ -430,9 +434,16 @@ def load_prices(
             raw[roles["unix"]], header[roles["unix"]], line_numbers, where
         )
     if "date" in roles:
+        date_col, date_name = raw[roles["date"]], header[roles["date"]]
+        if "time" in roles:
+            names = (date_name, header[roles["time"]])
+            date_col = join_date_time(
+                date_col, raw[roles["time"]], names, line_numbers, where
+            )
+            date_name = "+".join(names)
         date_ns, dated, date_format = parse_dates(
-            raw[roles["date"]],
-            header[roles["date"]],
+            date_col,
+            date_name,
             line_numbers,
             where,
             unix_ns,
