@@ -475,9 +475,15 @@ def load_prices(
         has_time, ts_ns = dated, date_ns
     if not has_time.all():
         k = int(np.argmin(has_time))
-        raise _malformed(
-            where, int(line_numbers[k]), "the row has no usable date", rows[k]
-        )
+        why = "the row has no usable date"
+        if unix_ns is not None and str(raw[roles["unix"]].iloc[k]).strip():
+            why = (
+                f"column {_quote(header[roles['unix']])} holds "
+                f"{_quote(str(raw[roles['unix']].iloc[k]).strip())}, a unix time in "
+                "scientific notation that has lost its last digits, and the row "
+                "has no date to use instead"
+            )
+        raise _malformed(where, int(line_numbers[k]), why, rows[k])
     attrs["date_format"] = date_format
 
     # Prices and volume.
