@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tsmirrors.data import load_prices
+from tsmirrors.data import DataQualityWarning, fill_gaps, load_prices
 
 HOURS = pd.date_range("2022-03-01", "2022-03-03 23:00", freq="h")
 
@@ -162,3 +162,21 @@ def test_unix_times_in_scientific_notation_without_dates_say_so(tmp_path):
     message = r"line 2: column 'unix' holds '1.6E\+12', a unix time in scientific"
     with pytest.raises(ValueError, match=message):
         load_prices(path)
+
+
+@pytest.mark.parametrize("method", ["ffill", "interpolate"])
+def test_fill_gaps_reports_a_leading_missing_close(method):
+    index = pd.date_range("2021-01-01", periods=4, freq="D", tz="UTC")
+    frame = pd.DataFrame({"close": [float("nan"), 2.0, float("nan"), 4.0]}, index)
+    with pytest.warns(DataQualityWarning, match=r"1 row\(s\) still have no price"):
+        filled = fill_gaps(frame, method)
+    assert filled.attrs["unfilled"] == [index[0]]
+    assert filled["close"].isna().tolist() == [True, False, False, False]
+
+
+def test_fill_gaps_reports_a_trailing_close_interpolation_cannot_fill():
+    index = pd.date_range("2021-01-01", periods=3, freq="D", tz="UTC")
+    series = pd.Series([1.0, 2.0, float("nan")], index)
+    with pytest.warns(DataQualityWarning, match="after the last one"):
+        filled = fill_gaps(series, "interpolate")
+    assert filled.attrs["unfilled"] == [index[2]]
