@@ -355,11 +355,14 @@ def load_prices(
     one beyond 2262 raises. A date column of four-digit numbers holds years;
     other numbers in it are unix times, and refused when they would fall
     before 1973 (they are then not unix times). Dates written
-    ``a/b/yyyy`` are read month-first or day-first, whichever parses every
-    row (a day above 12 decides). If both do, the unix column decides where
-    there is one; else the order under which the dates are evenly spaced,
-    when only one of them is; else ValueError naming both readings: pass
-    ``date_format`` then.
+    ``a/b/yyyy`` or ``a/b/yy`` (with ``/``, ``.`` or ``-``; times ``H:MM``,
+    ``H:MM:SS[.fff]`` or 12-hour with AM/PM) are read month-first or
+    day-first, whichever parses every row (a day above 12 decides). If both
+    do, the unix column decides where there is one; else the order under
+    which the dates are evenly spaced, when only one of them is; else
+    ValueError naming both readings: pass ``date_format`` then. Other forms
+    starting like ``a/b/yy`` are refused without ``date_format``; the order
+    is never guessed. A time of day without a date is refused.
 
     *Zero prices.* A price of exactly 0 (the Gemini export's first hour has
     ``Open = Low = 0``) marks an hour with no earlier trade, not a price. It
