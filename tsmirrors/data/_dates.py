@@ -418,3 +418,72 @@ def parse_dates(
         f"date_format={second!r} to load_prices (--date-format on the command "
         "line)"
     )
+
+
+def read_timestamps(raw, roles, header, lines, where, date_format, attrs, report):
+    """Int64 ns (UTC) of every row, from its unix time or else its date.
+
+    ``raw`` holds the file's columns by position, ``roles`` maps ``"unix"``,
+    ``"date"`` and ``"time"`` to positions, ``lines`` is (line numbers, row
+    texts). Fills ``attrs`` (``date_format``, and with a unix column
+    ``date_unix_mismatch``, ``unix_damaged_rows``) and appends to ``report``.
+    """
+    line_numbers, rows = lines
+    unix_ns = intact = None
+    if "unix" in roles:
+        unix_ns, intact = parse_unix(
+            raw[roles["unix"]], header[roles["unix"]], line_numbers, where
+        )
+    if "date" in roles:
+        date_col, date_name = raw[roles["date"]], header[roles["date"]]
+        if "time" in roles:
+            names = (date_name, header[roles["time"]])
+            date_col = join_date_time(
+                date_col, raw[roles["time"]], names, line_numbers, where
+            )
+            date_name = "+".join(names)
+        date_ns, dated, date_format = parse_dates(
+            date_col,
+            date_name,
+            line_numbers,
+            where,
+            unix_ns,
+            intact,
+            date_format,
+        )
+    else:
+        date_ns, dated, date_format = None, np.zeros(len(raw), dtype=bool), None
+    if unix_ns is not None:
+        has_time = intact | dated
+        ts_ns = np.where(intact, unix_ns, 0)
+        if date_ns is not None:
+            ts_ns = np.where(intact, unix_ns, date_ns)
+            both = intact & dated
+            mismatch = both & (unix_ns != date_ns)
+            attrs["date_unix_mismatch"] = int(mismatch.sum())
+            if mismatch.any():
+                k = np.argmax(mismatch)
+                report.append(
+                    f"{mismatch.sum()} row(s) have a date that disagrees with the "
+                    f"unix time, first on line {line_numbers[k]} "
+                    f"({_quote(date_col.iloc[k])} vs "
+                    f"{pd.Timestamp(int(unix_ns[k]), tz='UTC')}); the unix time "
+                    "was used"
+                )
+        attrs["unix_damaged_rows"] = int((~intact & dated).sum())
+        date_format = "unix" if date_format is None else date_format
+    else:
+        has_time, ts_ns = dated, date_ns
+    if not has_time.all():
+        k = int(np.argmin(has_time))
+        why = "the row has no usable date"
+        if unix_ns is not None and str(raw[roles["unix"]].iloc[k]).strip():
+            why += (
+                f": column {_quote(header[roles['unix']])} holds "
+                f"{_quote(str(raw[roles['unix']].iloc[k]).strip())}, a unix time in "
+                "scientific notation that has lost its last digits, and no date "
+                "to use instead"
+            )
+        raise _malformed(where, int(line_numbers[k]), why, rows[k])
+    attrs["date_format"] = date_format
+    return ts_ns
