@@ -276,12 +276,12 @@ def join_date_time(date_col, time_col, names, line_numbers, path) -> pd.Series:
 
 def _refuse_guessed_order(values, text, filled, line_numbers, path, name):
     """Refuse a/b/y dates of a form not read above: pandas would guess the order."""
-    starts = values.str.match(_SEP_START).to_numpy(dtype=bool)
+    strings = values.to_numpy(dtype=object)  # backreferences: Python's re
+    starts = np.array([_SEP_START.match(v) is not None for v in strings], bool)
     if not starts.any():
         return
-    read = values.str.fullmatch(_SEP_DATE).to_numpy(dtype=bool)
-    odd = np.flatnonzero(~read)
-    k = int(np.flatnonzero(filled)[odd[0] if odd.size else 0])
+    odd = [i for i, v in enumerate(strings) if not _SEP_DATE.fullmatch(v)]
+    k = int(np.flatnonzero(filled)[odd[0] if odd else 0])
     raise _malformed(
         path,
         int(line_numbers[k]),
