@@ -45,6 +45,15 @@ def test_day_first_hourly_forms_read_by_their_even_spacing(tmp_path, fmt):
     assert df.attrs["date_format"].startswith("%d")
 
 
+def test_two_digit_year_order_decided_by_unix_column(tmp_path):
+    # Two rows a day apart: both orders are regular; the unix times decide.
+    stamps = pd.to_datetime(["2022-03-06", "2022-03-05"]).tz_localize("UTC")
+    rows = "".join(f"{int(t.timestamp())},{t:%d/%m/%y %I:%M %p},1\n" for t in stamps)
+    df = load_prices(write(tmp_path, "k.csv", "unix,date,close\n" + rows))
+    assert df.attrs["date_format"] == "%d/%m/%y %I:%M %p"
+    assert df.attrs["date_unix_mismatch"] == 0
+
+
 def test_month_first_two_digit_years_stay_month_first(tmp_path):
     stamps = pd.date_range("2022-01-01", "2022-01-03 23:00", freq="h")
     df = load_prices(write_dates(tmp_path, stamps, "%m/%d/%y %H:%M"))
@@ -87,6 +96,7 @@ def test_fractional_seconds_are_kept(tmp_path):
         pd.Timestamp("2022-03-13 00:00:00.250", tz="UTC"),
         pd.Timestamp("2022-03-13 00:00:01.500", tz="UTC"),
     ]
+    assert df.attrs["date_format"] == "%d/%m/%Y %H:%M:%S.%f"
 
 
 def test_mixed_year_lengths_are_refused(tmp_path):
