@@ -17,13 +17,23 @@ from ._reading import malformed as _malformed
 from ._reading import quote as _quote
 
 _AMPM_DATE = re.compile(r"\s*\d{4}-\d{1,2}-\d{1,2} \d{1,2}-(?:AM|PM)\s*", re.I)
+# Day and month as one or two digits, in either order: a/b/yyyy or a/b/yy
+# (any of / . -), then optionally H:MM[:SS[.fff]] and AM/PM.
 _SEP_DATE = re.compile(
-    r"\s*\d{1,2}([/.-])\d{1,2}\1\d{4}(?: \d{1,2}:\d{2}(?::\d{2})?)?\s*"
+    r"\s*\d{1,2}([/.-])\d{1,2}\1(?:\d{4}|\d{2})"
+    r"(?: \d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?: ?[AaPp][Mm])?)?\s*"
 )
+# Anything that starts like one: never handed to pandas to guess the order.
+_SEP_START = re.compile(r"\s*\d{1,2}([/.-])\d{1,2}\1\d{2}")
 _YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _AMPM_TIME = re.compile(r"(\d{1,2})-(AM|PM)", re.I)
-_SEP_DAY = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})")
-_HMS_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+_SEP_DAY = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})")
+_HMS_TIME = re.compile(
+    r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?( ?[AaPp][Mm])?"
+)
+_TIME_ONLY = re.compile(
+    r"\s*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp][Mm])?\s*"
+)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?")
 
@@ -142,38 +152,63 @@ def _parse_ampm(strings):
     return ns, (day_ok & d_ok)[date_codes] & t_ok[time_codes]
 
 
+def _same_everywhere(flags, ok, strings, date_codes, line_numbers, path, name, what):
+    """Refuse a file whose readable dates differ in ``what`` (one value per date)."""
+    seen = flags[ok]
+    if seen.size and (seen != seen[0]).any():
+        bad_date = np.flatnonzero(ok)[np.argmax(seen != seen[0])]
+        k = int(np.argmax(date_codes == bad_date))
+        raise _malformed(
+            path,
+            int(line_numbers[k]),
+            f"column {_quote(name)} holds {_quote(strings[k])}, whose {what} "
+            "differs from the rest of the file",
+        )
+
+
 def _parse_separated(strings, line_numbers, path, name):
-    """``m/d/Y H:M`` or ``d/m/Y H:M`` (any of ``/ . -``); both orders returned."""
+    """``m/d/Y H:M`` or ``d/m/Y H:M`` (any of ``/ . -``); both orders returned.
+
+    Two-digit years (``%y``: 69-99 are 1900s, 00-68 2000s, as strptime reads
+    them), seconds with a fraction and 12-hour times with AM/PM are read too.
+    """
     date_codes, dates, time_codes, times = _split_date_time(strings)
     times = np.asarray(times, dtype=object)
     dg, d_ok = _match_fields(_SEP_DAY, dates)
     tg, t_ok = _match_fields(_HMS_TIME, times)
     t_ok |= times == ""
-    seps = dg[d_ok, 1]
-    if seps.size and (seps != seps[0]).any():
-        bad_date = np.flatnonzero(d_ok)[np.argmax(seps != seps[0])]
-        k = int(np.argmax(date_codes == bad_date))
-        raise _malformed(
-            path,
-            int(line_numbers[k]),
-            f"column {_quote(name)} holds {_quote(strings[k])}, whose separator "
-            "differs from the rest of the file",
-        )
-    sep = seps[0] if seps.size else "/"
-    if (tg[:, 2] != "0").any():
-        time = " %H:%M:%S"
+    where = (strings, date_codes, line_numbers, path, name)
+    _same_everywhere(dg[:, 1], d_ok, *where, "separator")
+    _same_everywhere(np.char.str_len(dg[:, 3]), d_ok, *where, "year's length")
+    sep = dg[d_ok, 1][0] if d_ok.any() else "/"
+    year = "%y" if d_ok.any() and len(dg[d_ok, 3][0]) == 2 else "%Y"
+    ampm = np.char.upper(np.char.strip(tg[:, 4]))  # "0" where none is written
+    twelve = (ampm != "0") & t_ok
+    if twelve.any():  # one clock for every time, as a format has one
+        t_ok &= twelve | (times == "")
+    if (tg[:, 3] != "0").any() or (tg[:, 2] != "0").any():
+        time = " %H:%M:%S" + (".%f" if (tg[:, 3] != "0").any() else "")
     elif (times != "").any():
         time = " %H:%M"
     else:
         time = ""
     a, b, y = (dg[:, i].astype(np.int64) for i in (0, 2, 3))
+    if year == "%y":
+        y = np.where(y < 69, y + 2000, y + 1900)
     h, mi, sec = (tg[:, i].astype(np.int64) for i in range(3))
+    if twelve.any():
+        t_ok &= (h >= 1) & (h <= 12)
+        h = np.where(ampm == "PM", h % 12 + 12, h % 12)
+        gap = " " if " " in tg[np.argmax(twelve), 4] else ""
+        time = time.replace("%H", "%I") + f"{gap}%p"
+    frac = np.char.ljust(tg[:, 3], 9, "0").astype(np.int64)
+    frac = np.where(tg[:, 3] == "0", 0, frac)
     t_ok &= (h < 24) & (mi < 60) & (sec < 60)
-    time_ns = ((h * 60 + mi) * 60 + sec) * 10**9
+    time_ns = ((h * 60 + mi) * 60 + sec) * 10**9 + frac
     options = {}
     for fmt, month, day in (
-        (f"%m{sep}%d{sep}%Y{time}", a, b),
-        (f"%d{sep}%m{sep}%Y{time}", b, a),
+        (f"%m{sep}%d{sep}{year}{time}", a, b),
+        (f"%d{sep}%m{sep}{year}{time}", b, a),
     ):
         day_ns, day_ok = _days_to_ns(y, month, day)
         ns = day_ns[date_codes] + time_ns[time_codes]
@@ -211,6 +246,53 @@ def _with_format(values: pd.Series, fmt: str):
     return ns, ok
 
 
+def join_date_time(date_col, time_col, names, line_numbers, path) -> pd.Series:
+    """One ``"date time"`` column from a date column and a time-of-day column.
+
+    MetaTrader and similar exports write ``2021.01.01,00:00``. Every row must
+    have both parts, the date without a time and the time without a date.
+    """
+    dates, times = _as_text(date_col), _as_text(time_col)
+    if isinstance(dates.dtype, pd.StringDtype):
+        dates, times = dates.astype(object), times.astype(object)
+    has_date = (dates != "").to_numpy(dtype=bool)
+    not_time = has_date & ~times.str.fullmatch(_TIME_ONLY).to_numpy(dtype=bool)
+    timed = dates.str.contains(":", regex=False).to_numpy(dtype=bool)
+    for bad, name, values, what in (
+        (not_time, names[1], times, "which is not a time of day"),
+        (timed, names[0], dates, "which has a time of day already"),
+    ):
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise _malformed(
+                path,
+                int(line_numbers[k]),
+                f"column {_quote(name)} holds {_quote(values.iloc[k])}, {what}; "
+                f"the date column {_quote(names[0])} and time column "
+                f"{_quote(names[1])} are read together, row by row",
+            )
+    return (dates + " " + times).where(has_date, "")
+
+
+def _refuse_guessed_order(values, text, filled, line_numbers, path, name):
+    """Refuse a/b/y dates of a form not read above: pandas would guess the order."""
+    strings = values.to_numpy(dtype=object)  # backreferences: Python's re
+    starts = np.array([_SEP_START.match(v) is not None for v in strings], bool)
+    if not starts.any():
+        return
+    odd = [i for i, v in enumerate(strings) if not _SEP_DATE.fullmatch(v)]
+    k = int(np.flatnonzero(filled)[odd[0] if odd else 0])
+    raise _malformed(
+        path,
+        int(line_numbers[k]),
+        f"column {_quote(name)} holds {_quote(text.iloc[k])}, which is not a "
+        "date in the form of the file's day/month (or month/day) dates, such as "
+        f"{_quote(values.iloc[int(np.argmax(starts))])}; pass date_format (e.g. "
+        "'%d/%m/%Y %H:%M') to load_prices (--date-format on the command line) "
+        "so that the order is not guessed",
+    )
+
+
 def parse_dates(
     col, name, line_numbers, path, unix_ns=None, intact=None, date_format=None
 ):
@@ -228,6 +310,15 @@ def parse_dates(
     compact = all(re.fullmatch(r"\d{8}", v) for v in sample)  # 20170101
     years = all(re.fullmatch(r"\d{4}", v) for v in sample)  # 2001
     separated = all(_SEP_DATE.fullmatch(v) for v in sample)
+    clock = [i for i, v in enumerate(sample) if _TIME_ONLY.fullmatch(v)]
+    if clock:
+        k = np.flatnonzero(filled)[clock[0] if clock[0] < 50 else clock[0] - 100]
+        raise _malformed(
+            path,
+            int(line_numbers[k]),
+            f"column {_quote(name)} holds {_quote(text.iloc[k])}, a time of day "
+            "without a date",
+        )
     if date_format is not None and not separated:
         options = {date_format: _with_format(values, date_format)}
     elif years:
@@ -275,6 +366,7 @@ def parse_dates(
             fmt = "ISO8601"
         else:
             fmt = None
+            _refuse_guessed_order(values, text, filled, line_numbers, path, name)
         ns, ok = _with_format(values, fmt)
         options = {fmt or "inferred": (ns, ok)}
 
@@ -326,3 +418,72 @@ def parse_dates(
         f"date_format={second!r} to load_prices (--date-format on the command "
         "line)"
     )
+
+
+def read_timestamps(raw, roles, header, lines, where, date_format, attrs, report):
+    """Int64 ns (UTC) of every row, from its unix time or else its date.
+
+    ``raw`` holds the file's columns by position, ``roles`` maps ``"unix"``,
+    ``"date"`` and ``"time"`` to positions, ``lines`` is (line numbers, row
+    texts). Fills ``attrs`` (``date_format``, and with a unix column
+    ``date_unix_mismatch``, ``unix_damaged_rows``) and appends to ``report``.
+    """
+    line_numbers, rows = lines
+    unix_ns = intact = None
+    if "unix" in roles:
+        unix_ns, intact = parse_unix(
+            raw[roles["unix"]], header[roles["unix"]], line_numbers, where
+        )
+    if "date" in roles:
+        date_col, date_name = raw[roles["date"]], header[roles["date"]]
+        if "time" in roles:
+            names = (date_name, header[roles["time"]])
+            date_col = join_date_time(
+                date_col, raw[roles["time"]], names, line_numbers, where
+            )
+            date_name = "+".join(names)
+        date_ns, dated, date_format = parse_dates(
+            date_col,
+            date_name,
+            line_numbers,
+            where,
+            unix_ns,
+            intact,
+            date_format,
+        )
+    else:
+        date_ns, dated, date_format = None, np.zeros(len(raw), dtype=bool), None
+    if unix_ns is not None:
+        has_time = intact | dated
+        ts_ns = np.where(intact, unix_ns, 0)
+        if date_ns is not None:
+            ts_ns = np.where(intact, unix_ns, date_ns)
+            both = intact & dated
+            mismatch = both & (unix_ns != date_ns)
+            attrs["date_unix_mismatch"] = int(mismatch.sum())
+            if mismatch.any():
+                k = np.argmax(mismatch)
+                report.append(
+                    f"{mismatch.sum()} row(s) have a date that disagrees with the "
+                    f"unix time, first on line {line_numbers[k]} "
+                    f"({_quote(date_col.iloc[k])} vs "
+                    f"{pd.Timestamp(int(unix_ns[k]), tz='UTC')}); the unix time "
+                    "was used"
+                )
+        attrs["unix_damaged_rows"] = int((~intact & dated).sum())
+        date_format = "unix" if date_format is None else date_format
+    else:
+        has_time, ts_ns = dated, date_ns
+    if not has_time.all():
+        k = int(np.argmin(has_time))
+        why = "the row has no usable date"
+        if unix_ns is not None and str(raw[roles["unix"]].iloc[k]).strip():
+            why += (
+                f": column {_quote(header[roles['unix']])} holds "
+                f"{_quote(str(raw[roles['unix']].iloc[k]).strip())}, a unix time in "
+                "scientific notation that has lost its last digits, and no date "
+                "to use instead"
+            )
+        raise _malformed(where, int(line_numbers[k]), why, rows[k])
+    attrs["date_format"] = date_format
+    return ts_ns

@@ -32,7 +32,9 @@ def fill_gaps(frame, method: str = "ffill", *, freq: str | None = None):
     Missing timestamps (the gaps :func:`load_prices` reports) are inserted,
     and they and any NaN price are filled by carrying the last price forward
     (``"ffill"``) or by linear interpolation in time (``"interpolate"``).
-    Nothing before the first valid price is invented: leading NaN stay NaN.
+    Nothing before the first valid price is invented: leading NaN stay NaN
+    (and trailing NaN with ``"interpolate"``); a :class:`DataQualityWarning`
+    names them and ``attrs["unfilled"]`` lists them.
 
     Parameters
     ----------
@@ -52,7 +54,9 @@ def fill_gaps(frame, method: str = "ffill", *, freq: str | None = None):
         boolean column ``"filled"`` marking the rows where something was
         filled; its ``volume`` is 0 on inserted rows (no trades recorded) and
         left as it is elsewhere. ``filled.attrs`` keeps the input's report and
-        adds ``"fill_method"`` and ``"filled"`` (the filled timestamps).
+        adds ``"fill_method"``, ``"filled"`` (the filled timestamps) and
+        ``"unfilled"`` (timestamps where a price column that has values
+        elsewhere is still NaN).
 
     Raises
     ------
@@ -125,10 +129,26 @@ def fill_gaps(frame, method: str = "ffill", *, freq: str | None = None):
         if "volume" in out.columns:
             out.loc[inserted, "volume"] = 0.0
         out["filled"] = changed | inserted
+    unfilled = np.zeros(len(grid), dtype=bool)
+    for new in filled_data.values():
+        if new.notna().any():  # a column absent from the file is not a gap
+            unfilled |= new.isna().to_numpy()
     out.index = pd.DatetimeIndex(grid, freq=freq, name=index.name)
     out.attrs = dict(frame.attrs)
     out.attrs["fill_method"] = method
     out.attrs["filled"] = list(grid[changed | inserted])
+    out.attrs["unfilled"] = list(grid[unfilled])
+    if unfilled.any():
+        where = "before the first valid price"
+        if method == "interpolate":
+            where += " or after the last one"
+        warnings.warn(
+            f"{int(unfilled.sum())} row(s) still have no price after {method}, "
+            f"at {_labels(grid[unfilled])}: they come {where}, so nothing fills "
+            "them; listed in attrs['unfilled']",
+            DataQualityWarning,
+            stacklevel=2,
+        )
     return out
 
 
@@ -220,7 +240,9 @@ def select_close(
     if fill is not None:
         if fill not in FILL_METHODS:
             raise ValueError(f"--fill must be one of {FILL_METHODS}, got {fill!r}")
-        frame = fill_gaps(frame, fill)
+        with warnings.catch_warnings():  # unfilled rows used are refused below
+            warnings.simplefilter("ignore", DataQualityWarning)
+            frame = fill_gaps(frame, fill)
         filled = frame.attrs["filled"]
         if filled:
             warnings.warn(

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._dates import parse_dates, parse_unix
+from ._dates import read_timestamps
 from ._quality import DataQualityWarning, describe_gaps, find_gaps, infer_frequency
 from ._reading import (
     SUPPORTED_DIALECT,
@@ -102,6 +102,8 @@ def _find_roles(names: list[str]) -> dict[str, int]:
         pos = first(candidates)
         if pos is not None:
             roles[role] = pos
+    if "date" in roles and norm[roles["date"]] == "date" and "time" in norm:
+        roles["time"] = norm.index("time")  # a separate time-of-day column
     volumes = [
         (i, n) for i, n in enumerate(norm) if re.fullmatch(r"vol(?:ume)?(?: \w+)?", n)
     ]
@@ -286,7 +288,9 @@ def load_prices(
         ASCII text, with or without a byte-order mark.
     date_format : str, optional
         strftime format of the date column (e.g. ``"%d/%m/%Y"``), for a file
-        whose day/month order cannot be decided from the file itself.
+        whose day/month order cannot be decided from the file itself. A
+        ``Date`` column beside a ``Time`` column is read as one, the two
+        joined by a space (e.g. ``"%Y.%m.%d %H:%M"``).
 
     Returns
     -------
@@ -351,11 +355,14 @@ def load_prices(
     one beyond 2262 raises. A date column of four-digit numbers holds years;
     other numbers in it are unix times, and refused when they would fall
     before 1973 (they are then not unix times). Dates written
-    ``a/b/yyyy`` are read month-first or day-first, whichever parses every
-    row (a day above 12 decides). If both do, the unix column decides where
-    there is one; else the order under which the dates are evenly spaced,
-    when only one of them is; else ValueError naming both readings: pass
-    ``date_format`` then.
+    ``a/b/yyyy`` or ``a/b/yy`` (with ``/``, ``.`` or ``-``; times ``H:MM``,
+    ``H:MM:SS[.fff]`` or 12-hour with AM/PM) are read month-first or
+    day-first, whichever parses every row (a day above 12 decides). If both
+    do, the unix column decides where there is one; else the order under
+    which the dates are evenly spaced, when only one of them is; else
+    ValueError naming both readings: pass ``date_format`` then. Other forms
+    starting like ``a/b/yy`` are refused without ``date_format``; the order
+    is never guessed. A time of day without a date is refused.
 
     *Zero prices.* A price of exactly 0 (the Gemini export's first hour has
     ``Open = Low = 0``) marks an hour with no earlier trade, not a price. It
@@ -424,50 +431,9 @@ def load_prices(
             attrs["symbol"] = distinct[0]
 
     # Timestamps.
-    unix_ns = intact = None
-    if "unix" in roles:
-        unix_ns, intact = parse_unix(
-            raw[roles["unix"]], header[roles["unix"]], line_numbers, where
-        )
-    if "date" in roles:
-        date_ns, dated, date_format = parse_dates(
-            raw[roles["date"]],
-            header[roles["date"]],
-            line_numbers,
-            where,
-            unix_ns,
-            intact,
-            date_format,
-        )
-    else:
-        date_ns, dated, date_format = None, np.zeros(n_rows, dtype=bool), None
-    if unix_ns is not None:
-        has_time = intact | dated
-        ts_ns = np.where(intact, unix_ns, 0)
-        if date_ns is not None:
-            ts_ns = np.where(intact, unix_ns, date_ns)
-            both = intact & dated
-            mismatch = both & (unix_ns != date_ns)
-            attrs["date_unix_mismatch"] = int(mismatch.sum())
-            if mismatch.any():
-                k = np.argmax(mismatch)
-                report.append(
-                    f"{mismatch.sum()} row(s) have a date that disagrees with the "
-                    f"unix time, first on line {line_numbers[k]} "
-                    f"({_quote(raw[roles['date']].iloc[k])} vs "
-                    f"{pd.Timestamp(int(unix_ns[k]), tz='UTC')}); the unix time "
-                    "was used"
-                )
-        attrs["unix_damaged_rows"] = int((~intact & dated).sum())
-        date_format = "unix" if date_format is None else date_format
-    else:
-        has_time, ts_ns = dated, date_ns
-    if not has_time.all():
-        k = int(np.argmin(has_time))
-        raise _malformed(
-            where, int(line_numbers[k]), "the row has no usable date", rows[k]
-        )
-    attrs["date_format"] = date_format
+    ts_ns = read_timestamps(
+        raw, roles, header, (line_numbers, rows), where, date_format, attrs, report
+    )
 
     # Prices and volume.
     columns: dict[str, np.ndarray] = {}
