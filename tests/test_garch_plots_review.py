@@ -147,3 +147,42 @@ def test_an_array_y_with_timestamped_predictions_says_to_pass_the_series(
                               metrics=("pinball",))
     assert risk_report(s.to_numpy(), by_position)["n"] == 100
     assert risk_report(s, pred)["n"] == 100
+
+
+# ------------------------------------------------------ forecast plots
+def test_backtest_plot_takes_one_backtest_output_without_a_model_column():
+    from tsmirrors.backtesting import backtest
+    from tsmirrors.forecasting import NaiveForecaster
+    from tsmirrors.plotting import plot_backtest
+
+    rng = np.random.default_rng(2)
+    index = pd.date_range("2024-01-01", periods=120, freq="h")
+    s = pd.Series(100 + np.cumsum(rng.standard_normal(120)), index)
+    _, pred = backtest(NaiveForecaster(quantiles=(0.05, 0.5, 0.95)), s,
+                       initial_train_size=80, window="rolling", progress=False,
+                       metrics=("mae",))
+    assert "model" not in pred.columns
+    fig = plot_backtest(pred, s)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "forecast" in labels
+    assert any(text.startswith("forecast 90% interval") for text in labels)
+
+
+def test_forecast_plot_refuses_an_array_history():
+    from tsmirrors.plotting import plot_forecast
+
+    with pytest.raises(ValueError, match="history must be a pandas Series"):
+        plot_forecast(np.arange(10.0))
+    s = pd.Series(np.arange(10.0))
+    with pytest.raises(ValueError, match="forecast must be a pandas Series"):
+        plot_forecast(s, forecast=np.ones(3))
+
+
+def test_learned_function_plot_labels_its_axes():
+    from tsmirrors.models.convex import ConvexNetRegressor
+    from tsmirrors.plotting import plot_learned_function
+
+    x = np.array([[0.0], [1.0], [2.0]])
+    net = ConvexNetRegressor(beta=1e-3).fit(x, [2.0, 0.0, 1.0])
+    ax = plot_learned_function(net, x, [2.0, 0.0, 1.0])
+    assert ax.get_xlabel() == "input x" and ax.get_ylabel() == "output f(x)"
