@@ -98,6 +98,13 @@ def plot_forecast(
     """
     if coverage is not None and not 0 < coverage < 1:
         raise ValueError(f"coverage must be in (0, 1), got {coverage}")
+    for name, value in (("history", history), ("forecast", forecast),
+                        ("lower", lower), ("upper", upper), ("truth", truth)):
+        if value is not None and not isinstance(value, pd.Series):
+            raise ValueError(
+                f"{name} must be a pandas Series (its index is the time axis), "
+                f"got {type(value).__name__}"
+            )
     ax = _axes(ax, layout="constrained")
     ax.plot(history.index, history.to_numpy(), color="0.25", lw=1.0, label="observed")
     if truth is not None:
@@ -197,7 +204,9 @@ def plot_backtest(
     preds : pandas.DataFrame
         Backtest predictions of one or more models: columns ``timestamp``,
         ``step``, ``y_true``, ``y_pred``, ``model`` and, for intervals,
-        ``lower``/``upper`` (and ``q_*`` quantile columns).
+        ``lower``/``upper`` (and ``q_*`` quantile columns). Without a
+        ``model`` column (the output of one ``backtest`` call) the rows are
+        one model, drawn as ``"forecast"`` with its interval shaded.
     series : pandas.Series
         The observed series over (at least) the test period.
     title : str or None
@@ -221,7 +230,11 @@ def plot_backtest(
     for name, value in (("last", last), ("zoom", zoom)):
         if int(value) < 1:
             raise ValueError(f"{name} must be a positive integer, got {value}")
-    missing = {"timestamp", "step", "y_true", "y_pred", "model"} - set(preds.columns)
+    if "model" not in preds.columns:
+        # one backtest() output: a single model, whose interval is shaded
+        preds = preds.assign(model="forecast")
+        interval_model = "forecast"
+    missing = {"timestamp", "step", "y_true", "y_pred"} - set(preds.columns)
     if missing:
         raise ValueError(f"preds lacks the column(s) {sorted(missing)}")
     if len(preds) == 0:
@@ -479,7 +492,8 @@ def classify_breakpoints(breakpoints, x_train, tol: float = 1e-9) -> pd.DataFram
     return pd.DataFrame(rows, columns=["breakpoint", "kind", "note"])
 
 
-def plot_learned_function(model, X, y, ax=None, title=None, lo=None, hi=None):
+def plot_learned_function(model, X, y, ax=None, title=None, lo=None, hi=None,
+                          xlabel="input x", ylabel="output f(x)"):
     """A fitted 1-D network with its breakpoints, training points vs reflections.
 
     Parameters
@@ -488,6 +502,8 @@ def plot_learned_function(model, X, y, ax=None, title=None, lo=None, hi=None):
         Fitted on one input column.
     X, y : array-like
         Training data.
+    xlabel, ylabel : str
+        Axis labels.
     """
     ax = _axes(ax, figsize=(7, 4))
     x = np.asarray(X, dtype=float).reshape(-1)
@@ -523,6 +539,8 @@ def plot_learned_function(model, X, y, ax=None, title=None, lo=None, hi=None):
             label=f"breakpoint at {kind}" if kind not in seen else None,
         )
         seen.add(kind)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title or "Learned function and its breakpoints")
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)

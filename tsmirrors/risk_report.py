@@ -35,16 +35,46 @@ def _levels(predictions: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     return np.array([float(c[2:]) for c in cols]), cols
 
 
+def _band_levels(levels) -> tuple[float, float]:
+    """Two distinct quantile levels in (0, 1), sorted."""
+    try:
+        pair = [float(v) for v in levels]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"levels must be two quantile levels, got {levels!r}"
+        ) from None
+    if len(pair) != 2 or pair[0] == pair[1]:
+        raise ValueError(
+            f"levels must be exactly two distinct quantile levels, got {levels!r}"
+        )
+    if not all(0 < v < 1 for v in pair):
+        raise ValueError(f"levels must lie in (0, 1), got {levels!r}")
+    lo, hi = sorted(pair)
+    return lo, hi
+
+
 def _aligned(y, predictions: pd.DataFrame):
     """Outcomes, previous prices, quantiles and target positions."""
-    series = pd.Series(np.asarray(y, dtype=np.float64)) if not isinstance(
-        y, pd.Series
-    ) else y
     if (predictions["step"] != 1).any():
         raise ValueError("the risk report needs one-step forecasts (steps=1, gap=0)")
-    pos = series.index.get_indexer(pd.Index(predictions["timestamp"]))
+    stamps = pd.Index(predictions["timestamp"])
+    if not isinstance(y, pd.Series):
+        if not pd.api.types.is_integer_dtype(stamps.dtype):
+            # an array has positions only: matching timestamps to positions
+            # would guess where the series starts
+            raise ValueError(
+                "predictions are labelled by timestamps but y is an array: "
+                "pass y as the pandas Series that was backtested"
+            )
+        series = pd.Series(np.asarray(y, dtype=np.float64))
+    else:
+        series = y
+    pos = series.index.get_indexer(stamps)
     if (pos < 1).any():
-        raise ValueError("predictions do not match the series' labels")
+        raise ValueError(
+            "predictions do not match the series' labels: pass the series "
+            "that was backtested (each forecast time needs the price before it)"
+        )
     values = series.to_numpy(dtype=np.float64)
     return values, pos
 
@@ -56,7 +86,10 @@ def risk_report(y, predictions: pd.DataFrame, coverage: float = 0.9,
     Parameters
     ----------
     y : pandas.Series or array-like
-        The backtested price series (as passed to ``backtest``).
+        The backtested price series (as passed to ``backtest``). An array
+        is matched by position and only to predictions labelled by
+        positions (a backtest of an array); predictions labelled by
+        timestamps need the Series itself.
     predictions : pandas.DataFrame
         The predictions of ``backtest`` (one-step, with ``q_<level>``
         columns).
@@ -131,11 +164,13 @@ def plot_var_backtest(y, predictions: pd.DataFrame, levels=(0.05, 0.95), ax=None
     Parameters
     ----------
     y : pandas.Series or array-like
-        The backtested price series.
+        The backtested price series; an array only for predictions labelled
+        by positions (see :func:`risk_report`).
     predictions : pandas.DataFrame
         One-step predictions of ``backtest`` with ``q_<level>`` columns.
     levels : pair of float, default=(0.05, 0.95)
-        The lower and upper quantile levels drawn as bands.
+        The two distinct quantile levels drawn as the band's edges, both
+        among the predictions' columns (in either order).
     ax : matplotlib Axes or None
     title : str or None
 
@@ -144,6 +179,7 @@ def plot_var_backtest(y, predictions: pd.DataFrame, levels=(0.05, 0.95), ax=None
     matplotlib Axes
     """
     plt = import_optional("matplotlib.pyplot")
+    levels = _band_levels(levels)
     taus, cols = _levels(predictions)
     values, pos = _aligned(y, predictions)
     prev = values[pos - 1]
@@ -165,6 +201,7 @@ def plot_var_backtest(y, predictions: pd.DataFrame, levels=(0.05, 0.95), ax=None
     ax.scatter(x[out], ret[out], color="tab:red", s=10, zorder=3,
                label=f"exceedances ({int(out.sum())} of {out.size})")
     ax.set_ylabel("one-step return (%)")
+    ax.set_xlabel("forecast time")
     ax.legend(loc="upper left", fontsize=8)
     if title:
         ax.set_title(title)

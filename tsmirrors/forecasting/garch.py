@@ -33,6 +33,16 @@ __all__ = ["GARCHForecaster", "garch_variance"]
 #: Fewest returns a GARCH(1,1)-t fit accepts (5 parameters).
 MIN_RETURNS = 30
 
+#: Largest share of exactly-zero returns a fit accepts. Above one half the
+#: median return is a point mass at zero (stale or tick-rounded prices): the
+#: continuous t likelihood then shrinks the scale onto the zeros and the
+#: fitted intervals cover little more than the zero returns.
+MAX_ZERO_SHARE = 0.5
+
+#: Lower bound of ``nu`` in ``arch``'s standardized t; a fit that ends on it
+#: has found no finite-variance tail to fit.
+NU_LOWER_BOUND = 2.05
+
 
 def _arch():
     try:
@@ -120,6 +130,12 @@ class GARCHForecaster(BaseForecaster):
     def fit(self, y, freq=None):
         """Fit GARCH(1,1)-t by maximum likelihood on ``100 diff(log y)``.
 
+        Degenerate fits are refused: a ``ValueError`` when more than
+        ``MAX_ZERO_SHARE`` (half) of the returns are exactly zero (stale or
+        tick-rounded prices) or when the fitted mean return lies outside the
+        observed returns; a ``ConvergenceWarning`` when ``nu`` ends on its
+        lower bound (2.05).
+
         Parameters
         ----------
         y : pandas.Series or array-like of shape (n,)
@@ -137,6 +153,13 @@ class GARCHForecaster(BaseForecaster):
             )
         if np.ptp(r) == 0:
             raise ValueError("the returns are constant; there is nothing to model")
+        zero_share = float(np.mean(r == 0))
+        if zero_share > MAX_ZERO_SHARE:
+            raise ValueError(
+                f"{zero_share:.0%} of the returns are exactly zero (stale or "
+                "tick-rounded prices); GARCH with a continuous t distribution "
+                f"does not suit them (at most {MAX_ZERO_SHARE:.0%} accepted)"
+            )
         model = arch.arch_model(
             r, mean="Constant", vol="GARCH", p=1, q=1, dist="t", rescale=False
         )
@@ -151,6 +174,7 @@ class GARCHForecaster(BaseForecaster):
                 stacklevel=2,
             )
         p = res.params
+        self._check_fit(r, float(p["mu"]), float(p["nu"]))
         self.params_ = {
             "mu": float(p["mu"]),
             "omega": float(p["omega"]),
@@ -164,9 +188,37 @@ class GARCHForecaster(BaseForecaster):
         self.window_ = levels.copy()
         return self
 
+    @staticmethod
+    def _check_fit(r: np.ndarray, mu: float, nu: float) -> None:
+        """Refuse a mean outside the returns, warn of ``nu`` on its bound."""
+        lo, hi = float(r.min()), float(r.max())
+        if not lo <= mu <= hi:
+            # a constant mean outside every observed return cannot maximize
+            # a proper likelihood: the optimizer has run off (typically a
+            # series of a few level shifts)
+            raise ValueError(
+                f"the GARCH fit is degenerate: its mean return mu={mu:.4g} (%) "
+                f"lies outside the training returns [{lo:.4g}, {hi:.4g}] (%); "
+                "the series (e.g. a few level shifts) does not suit GARCH"
+            )
+        # relative tolerance: the optimizer stops within ~1e-6 of a bound
+        if nu <= NU_LOWER_BOUND * (1 + 1e-3):
+            warnings.warn(
+                f"the GARCH fit's degrees of freedom nu={nu:.4g} sit at their "
+                f"lower bound {NU_LOWER_BOUND}: the tails are not identified "
+                "and the quantiles are unreliable",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
     def _garch_window(self, last_window) -> tuple[np.ndarray, object]:
-        """The whole window of prices: the variance filter runs over all of it."""
-        return self._window(last_window, need=2, whole=True)
+        """The whole window of prices: the variance filter runs over all of it.
+
+        At least ``MIN_RETURNS + 1`` prices, as for :meth:`fit`: the filter
+        starts from a backcast of the window's first squared residuals, and a
+        few prices give a poor scale.
+        """
+        return self._window(last_window, need=MIN_RETURNS + 1, whole=True)
 
     def _moments(self, window: np.ndarray, steps: int):
         """Mean and variance of the sum of the next 1..steps returns."""
@@ -187,7 +239,23 @@ class GARCHForecaster(BaseForecaster):
         return stats.t.ppf(self.quantiles_, nu) * np.sqrt((nu - 2.0) / nu)
 
     def predict_quantiles(self, steps: int = 1, last_window=None) -> pd.DataFrame:
-        """Price quantiles for ``h = 1..steps`` (one column per level)."""
+        """Price quantiles for ``h = 1..steps`` (one column per level).
+
+        Parameters
+        ----------
+        steps : int, default=1
+        last_window : pandas.Series, array-like or None
+            Prices up to the forecast origin (default: the training series).
+            The variance filter starts from the window's first prices (a
+            backcast of its first squared residuals) and runs over all of
+            it, so the window should be long: a few prices give a poor
+            scale. At least ``MIN_RETURNS + 1`` (31) prices are required.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per step, one column per level of ``quantiles_``.
+        """
         check_is_fitted(self, "params_")
         steps = check_steps(steps)
         window, last = self._garch_window(last_window)
