@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import run_main
@@ -572,6 +573,30 @@ def test_backtest_adds_garch_and_value_at_risk_backtests(capsys, tmp_path):
     code, out, err = run_main(capsys, *args, "--no-garch", "--out", str(tmp_path / "b"))
     assert code == 0, err
     assert "GARCH" not in out
+
+
+def test_backtest_leaves_out_a_garch_baseline_that_refuses_the_prices(
+    capsys, tmp_path
+):
+    # prices on a coarse tick: most returns are exactly zero, which GARCH-t
+    # refuses; the other models' table is still made, and says why
+    rng = np.random.default_rng(0)
+    prices = np.round((20 + np.cumsum(rng.normal(0, 0.05, 400))) / 0.25) * 0.25
+    index = pd.date_range("2021-01-01", periods=prices.size, freq="h")
+    path = tmp_path / "tick.csv"
+    pd.DataFrame({"date": index.strftime("%Y-%m-%d %H:%M:%S"),
+                  "close": prices}).to_csv(path, index=False)
+    code, out, err = run_main(
+        capsys, "backtest", "--csv", str(path), "--window", "300",
+        "--test-size", "24", "--no-progress", "--beta", "1", "--lags", "1",
+        "--target", "difference", "--out", str(tmp_path / "out"),
+    )
+    assert code == 0, err
+    assert re.search(r"GARCH\(1,1\)-t\s+left out: \d+% of the returns are exactly "
+                     "zero", out)
+    preds = pd.read_csv(tmp_path / "out" / "predictions.csv")
+    assert "GARCH(1,1)-t" not in set(preds["model"])
+    assert {"ConvexAR", "ScaledQuantileAR", "naive"} <= set(preds["model"])
 
 
 def test_multi_step_backtest_leaves_out_the_one_step_volatility_model(capsys, tmp_path):

@@ -94,6 +94,11 @@ def _dask_client(args):
         yield client
 
 
+#: Baselines included by default that may refuse a series (GARCH refuses
+#: stale or tick-rounded prices): the table is made without them, saying why.
+OPTIONAL_BASELINES = ("GARCH(1,1)-t",)
+
+
 def _run_backtests(y, args, quantiles, coverage, label):
     import pandas as pd
 
@@ -122,20 +127,27 @@ def _run_backtests(y, args, quantiles, coverage, label):
     with _dask_client(args) as client:
         for name, model in _models(args, quantiles, args.steps).items():
             t0 = time.perf_counter()
-            scores, preds = backtest(
-                model,
-                series,
-                exog=exog if name == "ConvexAR" else None,
-                initial_train_size=args.window,
-                steps=args.steps,
-                refit=args.refit,
-                window=args.window_type,
-                coverage=coverage,
-                n_jobs=args.n_jobs,
-                backend=args.backend,
-                progress=not args.no_progress,
-                client=client,
-            )
+            try:
+                scores, preds = backtest(
+                    model,
+                    series,
+                    exog=exog if name == "ConvexAR" else None,
+                    initial_train_size=args.window,
+                    steps=args.steps,
+                    refit=args.refit,
+                    window=args.window_type,
+                    coverage=coverage,
+                    n_jobs=args.n_jobs,
+                    backend=args.backend,
+                    progress=not args.no_progress,
+                    client=client,
+                )
+            except ValueError as err:
+                if name not in OPTIONAL_BASELINES:
+                    raise
+                # a baseline that refuses these data does not stop the others
+                print(f"  {name:<18} left out: {err}", flush=True)
+                continue
             overall = scores.loc["overall"].to_dict()
             rows[name] = overall
             preds = preds.assign(model=name)
