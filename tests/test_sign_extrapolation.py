@@ -31,6 +31,9 @@ def test_constant_target_extrapolates_constant(activation):
     # the fit is a constant (shrunk by beta): the same value everywhere
     np.testing.assert_allclose(model.predict(outside), inside[0], rtol=1e-12)
     np.testing.assert_allclose(inside, inside[0], rtol=1e-12)
+    with torch.no_grad():
+        out = model.to_torch()(torch.as_tensor(outside)).numpy()
+    np.testing.assert_allclose(out, inside[0], rtol=1e-12)
 
 
 @pytest.mark.parametrize("activation", SIGN_DETERMINED)
