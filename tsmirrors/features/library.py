@@ -136,6 +136,27 @@ def _two_layer_redundant(act: Activation, weights, knot_index, u) -> np.ndarray:
     return mask
 
 
+def _boundary_constants(act: Activation, units: DeepNarrowUnits, u: int) -> None:
+    """Make the 2-layer sign/threshold columns constant on the data constant.
+
+    ``sigma(x - x_min)`` and ``sigma(x_max - x)`` equal ``sigma(0)`` at every
+    training point but change value beyond the data (``sign(x - x_min) = -1``
+    below ``x_min``). They stand in for the output bias, which these Lasso
+    problems do not have (Theorem 3.11), so they become the unit
+    ``sigma(0 x + 1)``, the limit of moving the bias to infinity: the same
+    column at the training points, hence the same Lasso problem and
+    objective, and constant extrapolation. Inner weights of sign and
+    threshold units are not regularized (Remark D.1), so the network's
+    training objective is unchanged too. The knot index keeps the knot.
+    """
+    if not act.is_sign_determined or units.depth != 2:
+        return
+    w, j = units.weights[:, 0], units.knot_index[:, 0]
+    constant = ((w > 0) & (j == 0)) | ((w < 0) & (j == u - 1))
+    units.weights[constant, 0] = 0.0
+    units.biases[constant, 0] = 1.0
+
+
 class Library(TransformerMixin, BaseEstimator):
     """The deep library of Definition 3.10, as a scikit-learn transformer.
 
@@ -326,6 +347,8 @@ class Library(TransformerMixin, BaseEstimator):
                     "parameters and the working blocks do not fit)", budget,
                 ) from None
         units = _build_units(space, knots, digits)
+        if two_layer:
+            _boundary_constants(act, units, knots.size)
         codes = space.codes(digits)
         del digits
         sampled = None  # the blocks are done: free the sampled candidates
@@ -457,9 +480,13 @@ class Library(TransformerMixin, BaseEstimator):
             )
         from .operators import TwoLayerOperator
 
-        knots = self.knots_[self.features_.knot_index[:, 0]]
+        j = self.features_.knot_index[:, 0]
+        w = self.features_.weights[:, 0]
+        # a constant unit (weight 0) is the column sigma(x - x_min) or
+        # sigma(x_max - x) at the training points: see _boundary_constants
+        directions = np.where(w != 0, w, np.where(j == 0, 1.0, -1.0))
         return TwoLayerOperator(
-            self.training_points_, self.activation_, knots, self.features_.weights[:, 0]
+            self.training_points_, self.activation_, self.knots_[j], directions
         )
 
     def __sklearn_tags__(self):

@@ -22,7 +22,9 @@ def _fmt(v: float) -> str:
 
 
 def _affine_name(inner: str, weight: float, bias: float) -> str:
-    """Readable ``weight * inner + bias`` for weight in {+1, -1}."""
+    """Readable ``weight * inner + bias`` for weight in {+1, -1, 0}."""
+    if weight == 0:
+        return _fmt(bias)
     if weight > 0:
         if bias == 0:
             return inner
@@ -41,7 +43,10 @@ class DeepNarrowUnits:
     ----------
     activation : Activation
     weights : ndarray of shape (p, L-1)
-        Inner weights, all +1 or -1 (the rescaled problem, Lemma D.4).
+        Inner weights, all +1 or -1 (the rescaled problem, Lemma D.4), or 0
+        for a 2-layer sign or threshold unit that is constant: the column
+        ``sigma(x - x_min)`` or ``sigma(x_max - x)``, constant on the data,
+        with its bias moved to infinity.
     biases : ndarray of shape (p, L-1)
         Data feature biases (Definition 3.9), or a first-layer midpoint bias.
     knot_index : ndarray of int of shape (p, L-1)
