@@ -108,3 +108,21 @@ def test_level_forecast_below_training_minimum_stays_in_range(activation):
     model = ConvexAR(activation=activation, lags=[1], beta=1.0, target="level")
     forecast = model.fit(y).predict(1).to_numpy()
     assert y.min() <= forecast[0] <= y.max()
+
+
+@pytest.mark.parametrize("activation", ["sign", "threshold"])
+def test_sampled_library_without_the_constant_column_gets_an_output_bias(activation):
+    # five sampled knots miss the column constant on the data: the network
+    # then has its output bias, so a constant target is fitted exactly
+    x = np.linspace(0.0, 1.0, 50)[:, None]
+    y = np.full(50, 10.0)
+    model = ConvexNetRegressor(beta=0.01, activation=activation, n_features=5,
+                               random_state=0).fit(x, y)
+    assert not np.any(model.libraries_[0].features_.weights[:, 0] == 0.0)
+    assert model.fit_intercept_
+    grid = np.array([[-1.0], [0.5], [2.0]])
+    np.testing.assert_allclose(model.predict(grid), 10.0, rtol=1e-12)
+    net = model.to_torch()
+    with torch.no_grad():
+        out = net(torch.as_tensor(grid)).numpy().ravel()
+    np.testing.assert_allclose(out, model.predict(grid), rtol=1e-12)

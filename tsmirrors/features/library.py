@@ -364,7 +364,11 @@ class Library(TransformerMixin, BaseEstimator):
         self.midpoints_ = space.midpoints
         self.exact_ = bool(exact)
         self.penalty_scale_ = 0.5 if self.architecture == "symmetrized" else 1.0
-        self.fit_intercept_ = not act.is_sign_determined
+        # sign-determined libraries span the constant through their column
+        # constant on the data, when they hold it (a sampled 2-layer library
+        # may not: then the network needs its output bias)
+        self.fit_intercept_ = not act.is_sign_determined or (
+            two_layer and not np.any(units.weights[:, 0] == 0.0))
         self.n_features_in_ = 1
         if need_matrix:
             return fill_matrix(units, x, block)

@@ -43,11 +43,11 @@ orders of magnitude.
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from .._warnings import quiet
 from ..models.convex import penalty_factor
 
 __all__ = [
@@ -188,7 +188,8 @@ def _fold_design(regressor, X_train, X_val):
     libs = regressor._make_libraries(X_train)
     design = regressor._design(libs, X_train)
     val = np.hstack([lib.features_.evaluate(X_val[:, k]) for k, lib in enumerate(libs)])
-    return design, val, bool(libs[0].fit_intercept_) and regressor._wants_intercept()
+    intercept = all(lib.fit_intercept_ for lib in libs) and regressor._wants_intercept()
+    return design, val, bool(intercept)
 
 
 def _kink_forecasts(path, val, scale_to_43):
@@ -252,9 +253,8 @@ def _squared_curve(regressor, folds_data, beta_ratio):
         to43 = 2.0 / (factor * t_tr.size)  # beta43 = 2 beta_lasso / (factor T)
         bmax = lasso_beta_max(design, t_tr, fit_intercept=intercept)
         bmax43 = max(bmax43, bmax * to43)
-        with warnings.catch_warnings():
-            # uncertified kinks are cut from the curve (_kink_forecasts)
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        # uncertified kinks are cut from the curve (_kink_forecasts)
+        with quiet(ConvergenceWarning):
             path = lasso_path(
                 design, t_tr, beta_min=bmax * beta_ratio, fit_intercept=intercept,
                 max_features=max(

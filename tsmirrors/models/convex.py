@@ -359,8 +359,10 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
         else:
             libs, design = cached
         scale = penalty_factor(self.architecture)
-        # False for sign and threshold, whose libraries span the constant
-        fit_intercept = libs[0].fit_intercept_ and self._wants_intercept()
+        # False for sign and threshold, whose libraries span the constant (one
+        # library's constant column is the whole additive network's constant)
+        fit_intercept = (all(lib.fit_intercept_ for lib in libs)
+                         and self._wants_intercept())
         if self.loss == "squared":
             kw = {} if self.tol is None else {"tol": self.tol}
             result = lasso(design, y, scale * beta, fit_intercept=fit_intercept, **kw)
