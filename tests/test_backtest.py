@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_info
 
@@ -528,3 +531,36 @@ def test_bad_series_and_forecaster_are_rejected():
         run("naive", Y30, 10)
     assert min_train_size(ConvexAR(lags=3, target="log_return", beta=1.0)) == 6
     assert min_train_size(object()) == 3
+
+
+_QUIET_BARRIER = threading.Barrier(2, timeout=10)
+_QUIET_DONE = threading.Event()
+
+
+def _quiet_or_warn(k):
+    """Task 0 silences warnings while task 1, in the other thread, warns."""
+    from tsmirrors._warnings import quiet
+
+    if k == 0:
+        with quiet():
+            _QUIET_BARRIER.wait()
+            _QUIET_DONE.wait(timeout=10)
+    else:
+        _QUIET_BARRIER.wait()
+        warnings.warn("task 1's own warning", ConvergenceWarning, stacklevel=1)
+        _QUIET_DONE.set()
+    return k
+
+
+def test_a_thread_silencing_warnings_does_not_silence_another_thread():
+    # warnings.catch_warnings would have ignored task 1's warning for the
+    # whole process while task 0 was inside it
+    _QUIET_BARRIER.reset()
+    _QUIET_DONE.clear()
+    results, records = parallel_module.run_tasks(
+        _quiet_or_warn, [(0,), (1,)], n_jobs=2, backend="threading",
+        return_warnings=True,
+    )
+    assert results == [0, 1]
+    assert records[0] == []
+    assert [message for _, message, *_ in records[1]] == ["task 1's own warning"]

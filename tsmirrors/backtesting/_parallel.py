@@ -32,6 +32,7 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
 from .._optional import import_optional
+from .._warnings import LOCAL
 
 __all__ = ["certified", "check_parallel", "effective_workers", "run_tasks"]
 
@@ -222,7 +223,7 @@ def _reissue(records: list) -> None:
 # Warnings of tasks that run in threads of one process: a process-wide
 # catch_warnings cannot tell the threads apart (and is not thread-safe), so
 # the process routes each warning to the record of the thread that raised it.
-_LOCAL = threading.local()
+_LOCAL = LOCAL  # shared with tsmirrors._warnings.quiet
 
 
 class _RouteToTask:
@@ -232,6 +233,8 @@ class _RouteToTask:
         self.fallback = fallback
 
     def __call__(self, message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, getattr(_LOCAL, "quiet", ())):
+            return None  # silenced by this thread (tsmirrors._warnings.quiet)
         record = getattr(_LOCAL, "record", None)
         if record is None:
             return self.fallback(message, category, filename, lineno, file, line)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from .._validation import check_scale
+from .._warnings import quiet
 from ._quality import _timedelta_alias
 
 __all__ = ["validate_series"]
@@ -134,8 +134,7 @@ def _resolve_freq(index: pd.DatetimeIndex, freq, name: str):
     if (steps == steps[0]).all():
         return to_offset(_timedelta_alias(pd.Timedelta(int(steps[0]), unit="ns")))
     if n >= 3:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():
             calendar = pd.infer_freq(index)
         if calendar is not None:
             return to_offset(calendar)

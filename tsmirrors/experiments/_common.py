@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import atomic_open
+from .._warnings import quiet
 
 __all__ = [
     "DEFAULT_OUT",
@@ -480,8 +480,7 @@ def _sgd_run(X, y, X_test, y_test, kw, epochs, seed, track_test, loss, tau):
     T = y.size
     gen = torch.Generator()
     gen.manual_seed(int(seed))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with quiet(ConvergenceWarning):
         if not track_test:
             model = SGDNetRegressor(epochs=epochs, random_state=gen, **kw).fit(X, y)
             hist = model.history_

@@ -25,6 +25,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from .._optional import import_optional
+from .._warnings import quiet
 from .base import BaseForecaster, check_quantiles, check_steps
 from .transforms import make_transform
 
@@ -163,8 +164,7 @@ class GARCHForecaster(BaseForecaster):
         model = arch.arch_model(
             r, mean="Constant", vol="GARCH", p=1, q=1, dist="t", rescale=False
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():
             res = model.fit(disp="off", show_warning=False)
         if res.convergence_flag != 0:
             warnings.warn(
