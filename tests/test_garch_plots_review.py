@@ -42,24 +42,25 @@ def test_garch_accepts_tick_prices_with_few_zero_returns():
 
 
 def test_garch_refuses_a_mean_outside_the_returns():
-    # 49% zero returns, tiny noise and one 20% jump: the optimizer runs off
-    rng = np.random.default_rng(21)
-    r = np.zeros(100)
-    nz = rng.choice(100, size=51, replace=False)
-    r[nz] = 1e-4 * rng.standard_normal(nz.size)
-    r[rng.integers(100)] = 0.2
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    # the check on the fitted parameters itself: whether a given optimizer
+    # run ends outside the returns depends on its rounding (BLAS, CPU), so
+    # the refusal is tested on the parameters, not on a degenerate fit
+    r = np.array([-0.5, 0.1, 0.0, 0.3, 1.2])
+    GARCHForecaster._check_fit(r, mu=1.2, nu=5.0)  # inside: accepted
+    for mu in (1.2000001, -0.51, 179.18):
         with pytest.raises(ValueError, match="mean return mu=.* outside"):
-            GARCHForecaster().fit(5 * np.exp(np.cumsum(r)))
+            GARCHForecaster._check_fit(r, mu=mu, nu=5.0)
 
 
 def test_garch_warns_when_nu_sits_on_its_bound():
-    # Cauchy returns: no finite variance, nu runs to arch's bound 2.05
-    rng = np.random.default_rng(0)
-    y = 100 * np.exp(np.cumsum(0.005 * rng.standard_t(1.0, 300)))
+    # on the parameters, as above: nu at arch's bound 2.05 (within the
+    # optimizer's 1e-3 relative stop), not just above it
+    r = np.array([-0.5, 0.1, 0.0, 0.3, 1.2])
     with pytest.warns(ConvergenceWarning, match="lower bound"):
-        GARCHForecaster().fit(y)
+        GARCHForecaster._check_fit(r, mu=0.0, nu=2.0500001)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GARCHForecaster._check_fit(r, mu=0.0, nu=2.2)
 
 
 def test_garch_on_real_btc_closes_gives_no_warning():
