@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,12 @@ def short_csv(tmp_path_factory):
     with open(BTC / "BTCUSD_gemini_1h_2017.csv") as handle:
         path.write_text("".join(handle.readlines()[:301]))
     return str(path)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close the figures a test opened (pyplot keeps them, and warns past 20)."""
+    yield
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
