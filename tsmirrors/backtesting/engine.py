@@ -137,10 +137,20 @@ def min_train_size(forecaster) -> int:
     -------
     int
     """
+    return max(_size_requirements(forecaster).values())
+
+
+def _size_requirements(forecaster) -> dict[str, int]:
+    """Each requirement on the training size, by what it is for."""
     lags, _ = _lags_and_target(forecaster)
     own = getattr(forecaster, "_min_fit_size", None)  # what its own fit needs
-    return max(_embedding_size(forecaster), _cross_validation_size(forecaster, lags),
-               own() if callable(own) else 0)
+    return {
+        "lags + 2 values after the target transform": _embedding_size(forecaster),
+        "the cross-validation folds of its 'auto' settings":
+            _cross_validation_size(forecaster, lags),
+        "what its fit holds out (burn-in, calibration rows or one network "
+        "per horizon)": own() if callable(own) else 0,
+    }
 
 
 def _embedding_size(forecaster) -> int:
@@ -175,22 +185,15 @@ def _cross_validation_size(forecaster, lags: int) -> int:
 
 
 def _check_initial_size(forecaster, size: int) -> None:
-    minimum = min_train_size(forecaster)
+    needs = _size_requirements(forecaster)
+    why = max(needs, key=needs.get)  # the requirement that sets the minimum
+    minimum = needs[why]
     if size < minimum:
-        lags_, target = _lags_and_target(forecaster)
+        _, target = _lags_and_target(forecaster)
         given = getattr(forecaster, "lags", 1)  # as the user gave them
         given = given if isinstance(given, (str, numbers.Integral)) else list(given)
         described = f"lags={given!r}" + ("" if target is None else
                                          f", target={forecaster.target!r}")
-        own = getattr(forecaster, "_min_fit_size", None)
-        needs = {
-            "lags + 2 values after the target transform": _embedding_size(forecaster),
-            "the cross-validation folds of its 'auto' settings":
-                _cross_validation_size(forecaster, lags_),
-            "what its fit holds out (burn-in, calibration rows or one network "
-            "per horizon)": own() if callable(own) else 0,
-        }
-        why = max(needs, key=needs.get)  # the requirement that sets the minimum
         raise ValueError(
             f"initial_train_size must be at least {minimum} for "
             f"{type(forecaster).__name__} ({described}): {why}, got {size}"
