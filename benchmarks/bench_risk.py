@@ -8,7 +8,15 @@ training window, on the last ``window + origins`` closes of
 - ``hourly1822``: ``BTC-Hourly.csv`` (2018-2022; its last 2,000 hours as
   origins, window 1,000),
 
+and, with ``--series dev``, on six *development* blocks of 2,000 hourly
+origins that end before those test periods begin (``BTC-Hourly.csv`` in
+2018, 2019-20 and 2020-21, ``gemini_BTCUSD_1hr.csv`` in 2017 before its
+last 3,000 hours, ``Coinbase_BTCUSD_1h.csv`` in 2019 and 2020): the
+periods on which a change of default is judged before the test periods
+are run (``DEV``),
+
 for ``ScaledQuantileAR()`` at its defaults (the new model), the same with
+absolute instead of squared changes in its EWMA (``ewma_power=1``), with
 a periodic volatility factor chosen by cross-validation (``periodic="auto"``:
 hour of day or day of week), with
 the convex scale network (``volatility="convex"``) and with a fixed
@@ -69,6 +77,16 @@ SERIES = {
     "hourly2017": ("BTCUSD_gemini_1h_2017.csv", 2000),
     "hourly1822": ("BTC-Hourly.csv", 2000),
 }
+#: Development blocks: (file, first row, end row) of window + 2,000 hours,
+#: each ending before the test periods above begin.
+DEV = {
+    "dev-hourly2018": ("BTC-Hourly.csv", 2000, 5000),
+    "dev-hourly2019": ("BTC-Hourly.csv", 12000, 15000),
+    "dev-hourly2020": ("BTC-Hourly.csv", 22000, 25000),
+    "dev-gemini2017": ("gemini_BTCUSD_1hr.csv", 10000, 13000),
+    "dev-coinbase2019": ("Coinbase_BTCUSD_1h.csv", 16000, 19000),
+    "dev-coinbase2020": ("Coinbase_BTCUSD_1h.csv", 24000, 27000),
+}
 
 
 #: The fixed RiskMetrics scale on price differences, without cross-validation.
@@ -84,6 +102,9 @@ ADAPTIVE = {
 def models(refit: int, refit_slow: int):
     return {
         "ScaledQuantileAR()": (ScaledQuantileAR(quantiles=TAUS), refit),
+        "ScaledQuantileAR(ewma_power=1)": (
+            ScaledQuantileAR(quantiles=TAUS, ewma_power=1), refit
+        ),
         'ScaledQuantileAR(periodic="auto")': (
             ScaledQuantileAR(quantiles=TAUS, periodic="auto"), refit
         ),
@@ -114,10 +135,19 @@ def recalibrated(model, pred):
     return out
 
 
-def run_series(name, window, origins, refit, refit_slow, plot=None, only=None):
+def series_of(name, window, origins):
+    """The prices of a test series (its last rows) or of a development block."""
+    if name in DEV:
+        path, first, end = DEV[name]
+        y = load_prices(SHARED / path)["close"].iloc[first:end]
+        return y.iloc[-(window + origins):] if origins else y
     path, full_origins = SERIES[name]
-    origins = origins or full_origins
-    y = load_prices(SHARED / path)["close"].iloc[-(window + origins):]
+    y = load_prices(SHARED / path)["close"]
+    return y.iloc[-(window + (origins or full_origins)):]
+
+
+def run_series(name, window, origins, refit, refit_slow, plot=None, only=None):
+    y = series_of(name, window, origins)
     rows = {}
     for label, (model, every) in models(refit, refit_slow).items():
         if only is not None and label not in only:
@@ -213,7 +243,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="300 origins, window 500, refit every 50")
-    parser.add_argument("--series", default=",".join(SERIES))
+    parser.add_argument("--series", default=",".join(SERIES),
+                        help="comma-separated test series, development blocks "
+                        "(dev-...), or 'dev' for every development block")
     parser.add_argument("--window", type=int, default=1000)
     parser.add_argument("--origins", type=int, default=None)
     parser.add_argument("--refit", type=int, default=25)
@@ -236,9 +268,14 @@ def main(argv=None):
     only = None
     if args.models:
         only = set(args.models.split("|")) | {"ScaledQuantileAR()", "GARCH(1,1)-t"}
-    for i, name in enumerate(args.series.split(",")):
-        if name not in SERIES:
-            raise SystemExit(f"unknown series {name!r}; choose from {list(SERIES)}")
+    names = args.series.split(",")
+    if "dev" in names:
+        names = [n for n in names if n != "dev"] + list(DEV)
+    for i, name in enumerate(names):
+        if name not in SERIES and name not in DEV:
+            raise SystemExit(
+                f"unknown series {name!r}; choose from {list(SERIES) + list(DEV)}"
+            )
         rows = run_series(name, args.window, args.origins, args.refit,
                           args.refit_slow, plot=args.plot if i == 0 else None,
                           only=only)

@@ -29,6 +29,25 @@ def test_ewma_volatility_matches_the_weighted_mean_of_past_squares():
     assert np.isnan(sigma[0])
 
 
+def test_ewma_volatility_of_absolute_changes_is_their_weighted_mean():
+    z = np.array([1.0, -2.0, 3.0, -0.5])
+    lam = 0.8
+    sigma = ewma_volatility(z, lam, power=1)
+    for t in range(1, 5):
+        w = lam ** np.arange(t - 1, -1, -1)
+        expected = np.sum(w * np.abs(z[:t])) / w.sum()
+        assert sigma[t] == pytest.approx(expected, rel=1e-12)
+    assert np.isnan(sigma[0])
+
+
+@pytest.mark.parametrize("power", [0, 3, 1.5, True, "abs"])
+def test_ewma_power_other_than_one_or_two_is_refused(power):
+    with pytest.raises(ValueError, match="ewma_power must be 1 or 2"):
+        ewma_volatility([1.0, 2.0], 0.9, power=power)
+    with pytest.raises(ValueError, match="ewma_power must be 1 or 2"):
+        ScaledQuantileAR(ewma_power=power).fit(_garch_like(100))
+
+
 def test_ewma_volatility_has_no_look_ahead():
     rng = np.random.default_rng(1)
     z = rng.standard_normal(50)
@@ -110,17 +129,19 @@ def test_multi_step_is_refused(fitted):
         fitted[1].predict_quantiles(2)
 
 
-def test_linear_baseline_matches_sklearn_on_the_scaled_rows():
+@pytest.mark.parametrize("power", [1, 2])
+def test_linear_baseline_matches_sklearn_on_the_scaled_rows(power):
     from sklearn.linear_model import QuantileRegressor
 
     from tsmirrors.forecasting.volatility import ScaledLinearQuantileAR
 
     y = _garch_like(200)
     model = ScaledLinearQuantileAR(
-        quantiles=(0.1, 0.9), target="difference", decay=0.94, long_run=0.0
+        quantiles=(0.1, 0.9), target="difference", decay=0.94, long_run=0.0,
+        ewma_power=power,
     ).fit(y)
     z = np.diff(y)
-    sigma = ewma_volatility(z, 0.94)
+    sigma = ewma_volatility(z, 0.94, power)
     rows = np.arange(10, z.size)
     X = np.column_stack([z[rows - 1] / sigma[rows], np.abs(z[rows - 1]) / sigma[rows]])
     ref = QuantileRegressor(quantile=0.9, alpha=0.0, solver="highs")

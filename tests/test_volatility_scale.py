@@ -125,7 +125,7 @@ def test_convex_quantiles_never_cross():
 
 @pytest.mark.parametrize(
     "params", [{"volatility": "convex"}, {"volatility": "convex", "scale_beta": "auto"},
-               {"beta": "auto"}]
+               {"beta": "auto"}, {"ewma_power": 1}]
 )
 def test_save_and_load_keep_the_scale_model(params, tmp_path):
     y = _garch_like(300, seed=4)
@@ -182,13 +182,17 @@ def test_decay_auto_picks_the_smallest_cross_validated_loss():
     )
 
 
-def test_long_run_mixes_in_the_training_mean_square():
+@pytest.mark.parametrize("power", [1, 2])
+def test_long_run_mixes_in_the_training_mean_of_the_power(power):
     y = _garch_like(300, seed=9)
     z = np.diff(y)
-    model = ScaledQuantileAR(long_run=0.2, decay=0.94, target="difference").fit(y)
-    v = np.mean(z[10:] ** 2)
+    model = ScaledQuantileAR(long_run=0.2, decay=0.94, target="difference",
+                             ewma_power=power).fit(y)
+    v = np.mean(np.abs(z[10:]) ** power)
     assert model.long_run_var_ == pytest.approx(v, rel=1e-12)
-    expected = np.sqrt(0.8 * ewma_volatility(z)[-1] ** 2 + 0.2 * v)
+    expected = (0.8 * ewma_volatility(z, 0.94, power)[-1] ** power + 0.2 * v) ** (
+        1 / power
+    )
     assert model.sigma_ == pytest.approx(expected, rel=1e-12)
     # with both "auto", every (decay, long_run) pair is a candidate
     both = ScaledQuantileAR().fit(y)  # both "auto" by default
@@ -306,3 +310,20 @@ def test_beta_auto_ignores_values_after_the_cut():
         m1.beta_cv_results_["mean_pinball"], m2.beta_cv_results_["mean_pinball"]
     )
     pd.testing.assert_frame_equal(m1.predict_quantiles(1), m2.predict_quantiles(1))
+
+
+def test_absolute_changes_scale_the_standardized_inputs():
+    # ewma_power=1: sigma is the weighted mean of past |z|, mixed with the
+    # training mean |z| at the chosen long-run weight, and the forecast reads
+    # it at every origin
+    y = _garch_like(300, seed=11)
+    z = np.diff(np.log(y))
+    model = ScaledQuantileAR(ewma_power=1).fit(y)
+    assert model.ewma_power_ == 1
+    v = np.mean(np.abs(z[10:]))
+    assert model.long_run_var_ == pytest.approx(v, rel=1e-12)
+    w, lam = model.long_run_, model.decay_
+    for t in (150, 299):
+        m = ewma_volatility(z[:t], lam, power=1)[-1]
+        expected = (1 - w) * m + w * v
+        assert model.scale(last_window=y[: t + 1]) == pytest.approx(expected, rel=1e-12)

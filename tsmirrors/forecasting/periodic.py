@@ -171,7 +171,7 @@ def deseasonalized(z, factor, phases) -> np.ndarray:
     return z if factor is None else z / factor[phases[:-1]]
 
 
-def cv_ewma(z, rows, taus, phases, grids, scales):
+def cv_ewma(z, rows, taus, phases, grids, scales, power=2):
     """Choose the period, decay and long-run weight of an EWMA scale.
 
     Parameters
@@ -186,6 +186,9 @@ def cv_ewma(z, rows, taus, phases, grids, scales):
     scales : callable
         ``scales(z, phases, decay=, long_run=, long_run_var=, factor=)``:
         the scale under a setting (``ScaledQuantileAR._scales``).
+    power : {1, 2}, default=2
+        The power of ``|z|`` the EWMA averages: the long-run level of a
+        candidate is the mean of ``|z|^power``.
 
     Returns
     -------
@@ -210,7 +213,7 @@ def cv_ewma(z, rows, taus, phases, grids, scales):
         p, d, w = full(setting)
         if p not in factors:  # one estimate per period (the folds share fit_rows)
             factors[p] = fit_periodic_factor(z, phases, fit_rows, p) if p else None
-        v = np.mean(deseasonalized(z, factors[p], phases)[fit_rows] ** 2)
+        v = np.mean(np.abs(deseasonalized(z, factors[p], phases)[fit_rows]) ** power)
         return scales(z, phases, decay=d, long_run=w, long_run_var=v,
                       factor=factors[p])
 

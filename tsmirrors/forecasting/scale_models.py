@@ -5,8 +5,9 @@ Two volatility estimates known at ``t`` (each uses only the changes
 settings inside a training window.
 
 ``ewma``
-    RiskMetrics' exponentially weighted mean of the squared past changes
-    (:func:`ewma_volatility`), a closed-form filter.
+    An exponentially weighted mean of the past absolute changes, or of
+    their squares as in RiskMetrics (:func:`ewma_volatility`), a closed-form
+    filter.
 
 ``convex``
     A convex network of lagged absolute changes, fit exactly as a squared
@@ -52,7 +53,9 @@ __all__ = [
     "CV_FOLDS",
     "CV_VAL_FRACTION",
     "SCALE_FLOOR",
+    "EWMA_POWERS",
     "check_decay",
+    "check_ewma_power",
     "cv_scale",
     "ewma_volatility",
     "fit_convex_scale",
@@ -68,6 +71,17 @@ CV_FOLDS = 5
 CV_VAL_FRACTION = 0.5
 
 
+#: Powers of ``|z|`` an EWMA scale may average: absolute changes or squares.
+EWMA_POWERS = (1, 2)
+
+
+def check_ewma_power(power) -> int:
+    """``power`` as 1 or 2, else a ValueError."""
+    if isinstance(power, bool) or power not in EWMA_POWERS:
+        raise ValueError(f"ewma_power must be 1 or 2, got {power!r}")
+    return int(power)
+
+
 def check_decay(decay) -> float:
     """``decay`` as a float in (0, 1), else a ValueError."""
     if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or not (
@@ -77,18 +91,24 @@ def check_decay(decay) -> float:
     return float(decay)
 
 
-def ewma_volatility(changes, decay: float = 0.94) -> np.ndarray:
+def ewma_volatility(changes, decay: float = 0.94, power: int = 2) -> np.ndarray:
     """Volatility known before each change, and after the last one.
 
-    ``sigma[t]^2 = sum_{s<t} decay^(t-1-s) z_s^2 / sum_{s<t} decay^(t-1-s)``
+    ``sigma[t]^p = sum_{s<t} decay^(t-1-s) |z_s|^p / sum_{s<t} decay^(t-1-s)``
     for ``t = 1..n``: entry ``t`` uses only ``changes[:t]``; the last entry
-    (``t = n``) is the scale of the next, unseen change.
+    (``t = n``) is the scale of the next, unseen change. ``p = 2`` is
+    RiskMetrics' root mean square; ``p = 1`` the mean absolute change, which
+    a single extreme change moves less (it enters once, not squared) and
+    whose autocorrelation decays more slowly than that of the squares
+    (Ding, Granger and Engle, 1993): a steadier estimate of the scale.
 
     Parameters
     ----------
     changes : array-like of shape (n,)
     decay : float, default=0.94
         RiskMetrics' daily decay.
+    power : {1, 2}, default=2
+        ``p``: the mean of absolute changes (1) or the root mean square (2).
 
     Returns
     -------
@@ -99,13 +119,17 @@ def ewma_volatility(changes, decay: float = 0.94) -> np.ndarray:
     --------
     >>> ewma_volatility([3.0, 4.0], decay=0.5).round(6).tolist()
     [nan, 3.0, 3.696846]
+    >>> ewma_volatility([3.0, -4.0], decay=0.5, power=1).round(6).tolist()
+    [nan, 3.0, 3.666667]
     """
     lam = check_decay(decay)
-    z = np.asarray(changes, dtype=np.float64).reshape(-1)
+    p = check_ewma_power(power)
+    z = np.abs(np.asarray(changes, dtype=np.float64).reshape(-1))
     # both sums are causal first-order recursions x_t = lam x_{t-1} + input_t
-    num = lfilter([1.0], [1.0, -lam], z**2)
+    num = lfilter([1.0], [1.0, -lam], z**p)
     den = lfilter([1.0], [1.0, -lam], np.ones_like(z))
-    return np.sqrt(np.concatenate([[np.nan], num / den]))
+    mean = np.concatenate([[np.nan], num / den])
+    return np.sqrt(mean) if p == 2 else mean
 
 
 def trailing_abs_means(changes, windows) -> np.ndarray:

@@ -25,12 +25,13 @@ keeps that order in price units.
 
 Volatility models (``volatility``):
 
-- ``"ewma"``: RiskMetrics-style exponentially weighted mean of the squared
-  past changes, ``sigma_t^2 = sum_{s<t} lambda^{t-1-s} z_s^2 /
+- ``"ewma"``: exponentially weighted mean of the past squared changes
+  (``ewma_power=2``, the default, as RiskMetrics) or of the absolute
+  changes (``ewma_power=1``), ``sigma_t^p = sum_{s<t} lambda^{t-1-s} |z_s|^p /
   sum_{s<t} lambda^{t-1-s}`` (normalized weights, so that no starting
   value is needed), with ``decay = lambda``, optionally mixed with the
-  training mean square, ``(1 - w) sigma_t^2 + w mean(z^2)`` (``long_run =
-  w``, a level the scale reverts to, like GARCH's ``omega``);
+  training mean, ``(1 - w) sigma_t^p + w mean(|z|^p)`` (``long_run = w``,
+  a level the scale reverts to, like GARCH's ``omega``);
 - ``"convex"``: a convex network of trailing means of past ``|z|``, fit
   exactly as a squared Lasso (the homotopy's optimum), floored to stay
   positive (:mod:`~tsmirrors.forecasting.scale_models`);
@@ -75,6 +76,7 @@ from .periodic import (
 )
 from .scale_models import (
     check_decay,
+    check_ewma_power,
     convex_scale,
     cv_scale,
     ewma_volatility,
@@ -133,10 +135,19 @@ class ScaledQuantileAR(BaseForecaster):
         :func:`~tsmirrors.forecasting.scale_models.cv_scale` (training rows
         only).
     long_run : float or "auto", default="auto"
-        ``w`` of ``sigma_t^2 = (1 - w) ewma_t^2 + w v``, ``v`` the training
-        mean of ``z^2``: the scale reverts towards a long-run level (GARCH's
-        ``omega``). ``"auto"`` chooses it from ``TUNABLE_PARAMS["long_run"]``
-        (jointly with ``decay`` when both are ``"auto"``).
+        ``w`` of ``sigma_t^p = (1 - w) ewma_t^p + w v``, ``v`` the training
+        mean of ``|z|^p`` (``p = ewma_power``): the scale reverts towards a
+        long-run level (GARCH's ``omega``). ``"auto"`` chooses it from
+        ``TUNABLE_PARAMS["long_run"]`` (jointly with ``decay`` when both are
+        ``"auto"``).
+    ewma_power : {1, 2}, default=2
+        ``volatility="ewma"``: the EWMA averages squared changes (2,
+        RiskMetrics) or absolute changes (1). Absolute changes give the
+        steadier scale: one extreme change moves it less, and their
+        autocorrelation is more persistent (Ding, Granger and Engle, 1993).
+        On hourly BTC they lowered the pinball loss outside the benchmark's
+        test periods, but not in them, and the width follows realized
+        volatility less closely (README, "Value-at-risk intervals").
     periodic : "auto", None or int, default=None
         ``volatility="ewma"``: the period ``P`` of a periodic volatility
         factor (module docstring), in steps of the series. ``"auto"``: 24 for
@@ -203,9 +214,12 @@ class ScaledQuantileAR(BaseForecaster):
     decay_, long_run_ : float
         ``volatility="ewma"``: the decay and long-run weight in use (chosen
         with ``"auto"``).
+    ewma_power_ : int
+        The power of ``|z|`` the EWMA averages.
     long_run_var_ : float
-        ``volatility="ewma"``: ``v``, the training mean of ``z^2`` (of the
-        deseasonalized changes with a periodic factor).
+        ``volatility="ewma"``: ``v``, the training mean of ``|z|^p``
+        (``p = ewma_power_``; of the deseasonalized changes with a periodic
+        factor).
     period_ : int or None
         The period of the periodic factor in use (None: no factor).
     periodic_factor_ : ndarray of shape (period_,) or None
@@ -253,6 +267,7 @@ class ScaledQuantileAR(BaseForecaster):
         volatility="ewma",
         decay: float | str = "auto",
         long_run: float | str = "auto",
+        ewma_power: int = 2,
         periodic=None,
         scale_windows=(1, 5, 25),
         scale_beta: float | str = 2e-3,
@@ -271,6 +286,7 @@ class ScaledQuantileAR(BaseForecaster):
         self.volatility = volatility
         self.decay = decay
         self.long_run = long_run
+        self.ewma_power = ewma_power
         self.periodic = periodic
         self.scale_windows = scale_windows
         self.scale_beta = scale_beta
@@ -308,6 +324,7 @@ class ScaledQuantileAR(BaseForecaster):
             raise ValueError(
                 f"long_run must be a number in [0, 1) or 'auto', got {self.long_run!r}"
             )
+        check_ewma_power(self.ewma_power)
         check_periodic(self.periodic, self.volatility)
         if self.scale_beta != "auto":
             check_nonnegative(self.scale_beta, "scale_beta")
@@ -361,12 +378,13 @@ class ScaledQuantileAR(BaseForecaster):
         if isinstance(factor, str):
             factor = getattr(self, "periodic_factor_", None)
         s = None if factor is None else factor[phases]
+        p = self.ewma_power_
         sigma = ewma_volatility(deseasonalized(z, factor, phases),
-                                self.decay_ if decay is None else decay)
+                                self.decay_ if decay is None else decay, p)
         w = self.long_run_ if long_run is None else long_run
         if w:
             v = self.long_run_var_ if long_run_var is None else long_run_var
-            sigma = np.sqrt((1.0 - w) * sigma**2 + w * v)
+            sigma = ((1.0 - w) * sigma**p + w * v) ** (1.0 / p)
         if s is not None:
             sigma = sigma * s
         return np.maximum(sigma, self.scale_floor_)
@@ -388,14 +406,16 @@ class ScaledQuantileAR(BaseForecaster):
             "long_run": TUNABLE_PARAMS["long_run"] if self.long_run == "auto"
             else (self.long_run,),
         }
-        self.cv_results_, best = cv_ewma(z, rows, taus, phases, grids, self._scales)
+        self.cv_results_, best = cv_ewma(z, rows, taus, phases, grids, self._scales,
+                                         self.ewma_power_)
         self.decay_, self.long_run_ = float(best[1]), float(best[2])
         self.period_ = int(best[0]) if best[0] else None
         if self.period_:
             self.periodic_factor_ = fit_periodic_factor(z, phases, rows, self.period_)
-        self.long_run_var_ = float(
-            np.mean(deseasonalized(z, self.periodic_factor_, phases)[rows] ** 2)
-        )
+        self.long_run_var_ = float(np.mean(
+            np.abs(deseasonalized(z, self.periodic_factor_, phases)[rows])
+            ** self.ewma_power_
+        ))
 
     def _fit_scale(self, z: np.ndarray, rows: np.ndarray, taus: np.ndarray) -> None:
         """The scale model's state, its settings chosen by ``cv_scale``."""
@@ -466,6 +486,7 @@ class ScaledQuantileAR(BaseForecaster):
         self.__dict__.pop("lags_", None)
         self.lags_ = check_scaled_lags(self.lags, type(self).__name__)
         self.volatility_ = self.volatility
+        self.ewma_power_ = int(self.ewma_power)
         self.scale_windows_ = tuple(int(k) for k in self.scale_windows)
         levels = self._validate_fit_series(y, freq)
         z = self._fit_transform(levels)
