@@ -45,9 +45,11 @@ def test_certified_working_set_skips_the_dictionary_correction(monkeypatch, name
     assert res.converged and full.converged
     assert res.kkt_residual <= 1e-9
     assert calls == []
-    # both certified on the same problem: the same objective up to rounding
-    # of an objective of order ||y_c||^2 / 2
-    assert res.objective == pytest.approx(full.objective, rel=1e-10)
+    # both certified on the same problem: each objective lies within its own
+    # duality gap above the optimum, so they differ by at most the larger gap
+    # (plus rounding of an objective of order ||y_c||^2 / 2)
+    bound = max(res.duality_gap, full.duality_gap) + 1e-12 * abs(full.objective)
+    assert abs(res.objective - full.objective) <= bound
 
 
 def _uncapped_correction(problem, z, beta, max_rounds):
