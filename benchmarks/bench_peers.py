@@ -101,7 +101,8 @@ def _tsmirrors_point(**kw):
     def run(train, h):
         from tsmirrors.forecasting import ConvexAR
 
-        extra = {"max_horizon": h} if kw.get("strategy") == "direct" else {}
+        multi = kw.get("strategy") in ("direct", "average")
+        extra = {"max_horizon": h} if multi else {}
         model = ConvexAR(**kw, **extra).fit(train)
         return model.predict(h).to_numpy(), None
 
@@ -145,6 +146,9 @@ def make_models(m: int, which: set[str]):
     )
     models['ConvexAR(strategy="direct")'] = _tsmirrors_point(
         seasonal_period=season, strategy="direct"
+    )
+    models['ConvexAR(strategy="average")'] = _tsmirrors_point(
+        seasonal_period=season, strategy="average"
     )
     models["ConvexAR(lags=1, beta=1)"] = _tsmirrors_point(
         lags=1, beta=1.0, target="difference"

@@ -221,6 +221,35 @@ def test_direct_strategy_fits_one_network_per_horizon():
         ConvexAR(strategy="direct").fit(y)
 
 
+@pytest.mark.parametrize("target", ["level", "difference"])
+def test_average_strategy_is_the_mean_of_recursive_and_direct(target, tmp_path):
+    from tsmirrors.io import load, save
+
+    y = _ar_series(160, seed=9) + 3.0
+    kw = dict(target=target, lags=2, beta=1e-2)
+    model = ConvexAR(strategy="average", max_horizon=4, **kw).fit(y)
+    direct = ConvexAR(strategy="direct", max_horizon=4, **kw).fit(y)
+    recursive = ConvexAR(**kw).fit(y)
+    expected = 0.5 * (direct.predict(4).to_numpy() + recursive.predict(4).to_numpy())
+    got = model.predict(4).to_numpy()
+    # the same networks (same data, settings and seed) evaluated twice
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert got[0] == pytest.approx(recursive.predict(1).iloc[0], rel=1e-12)
+    assert model.max_horizon_ == 4 and model.strategy_ == "average"
+    # forecasts from a later window, and after a round trip through a file
+    window = y[:120]
+    again = load(save(model, tmp_path / "average.tsm"))
+    np.testing.assert_array_equal(again.predict(3, last_window=window).to_numpy(),
+                                  model.predict(3, last_window=window).to_numpy())
+    with pytest.raises(ValueError, match="exceeds max_horizon=4"):
+        model.predict(5)
+    with pytest.raises(ValueError, match="'average' needs max_horizon"):
+        ConvexAR(strategy="average").fit(y)
+    exog = np.random.default_rng(0).standard_normal((y.size, 1))
+    with pytest.raises(ValueError, match="strategy='average' does not take exog"):
+        ConvexAR(strategy="average", max_horizon=2, **kw).fit(y, exog=exog)
+
+
 # ------------------------------------------------------------------ exog
 def _hourly_with_calendar(n=240, seed=8):
     import pandas as pd

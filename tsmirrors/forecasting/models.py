@@ -139,7 +139,7 @@ class _NetworkAR(BaseForecaster):
             self.__dict__.pop(name, None)
         self.strategy_, max_horizon = check_strategy(self)
         # predict reads what the fit used, never the parameters (set_params)
-        self.max_horizon_ = max_horizon if self.strategy_ == "direct" else None
+        self.max_horizon_ = max_horizon if self.strategy_ != "recursive" else None
         levels = self._validate_fit_series(y, freq)
         E, self.exog_columns_ = (None, []) if exog is None else check_exog(
             exog, y, levels.size)
@@ -168,9 +168,9 @@ class _NetworkAR(BaseForecaster):
             self.regressor_ = fit(X, t)
         self.n_rows_ = int(t.size)
         self.lags_in_use_ = lags_in_use(self.regressor_, self.lags_)
-        if self.strategy_ == "direct":
+        if self.strategy_ != "recursive":
             if self.n_exog_:
-                raise ValueError("strategy='direct' does not take exog")
+                raise ValueError(f"strategy={self.strategy_!r} does not take exog")
             self.direct_models_ = fit_direct(self, z, self.max_horizon_)
         self.n_neurons_ = self._count_neurons()
         self._store_window(levels)
@@ -185,10 +185,12 @@ class _NetworkAR(BaseForecaster):
         return int(np.count_nonzero(alpha))
 
     def predict(self, steps: int = 1, last_window=None, exog=None) -> pd.Series:
-        """Recursive multi-step point forecasts, as levels.
+        """Multi-step point forecasts, as levels.
 
-        Each step feeds the previous forecasts back as lags. A model fit with
-        ``exog`` needs its rows for the ``steps`` forecast times.
+        Recursive (the default strategy): each step feeds the previous
+        forecasts back as lags; ``"direct"``: one network per step;
+        ``"average"``: the mean of the two. A model fit with ``exog`` needs
+        its rows for the ``steps`` forecast times.
         """
         check_is_fitted(self, "regressor_")
         steps = check_steps(steps)
@@ -201,9 +203,11 @@ class _NetworkAR(BaseForecaster):
         E = None
         if getattr(self, "n_exog_", 0):
             E = future_exog(self, exog, steps, self._exog_index(steps, last))
+        direct = None
+        if self.strategy_ != "recursive":
+            direct = predict_direct(self, window, steps)
         if self.strategy_ == "direct":
-            levels = predict_direct(self, window, steps)
-            return pd.Series(levels, index=self._future_index(steps, last),
+            return pd.Series(direct, index=self._future_index(steps, last),
                              name="y_pred")
         lags = self._n_lags()
         idx = self.lags_ - 1
@@ -219,6 +223,8 @@ class _NetworkAR(BaseForecaster):
             path[h] = evaluate(x)[0]
             buf.append(path[h])
         levels = self.transform_.path_to_levels(path * self.z_scale_, window[-1])
+        if direct is not None:  # "average"
+            levels = 0.5 * (levels + direct)
         return pd.Series(levels, index=self._future_index(steps, last), name="y_pred")
 
     predict_point = predict
@@ -242,7 +248,7 @@ class _NetworkAR(BaseForecaster):
             strategy = state.get("strategy", "recursive")
             out["strategy_"] = strategy
             out["max_horizon_"] = (
-                int(state["max_horizon"]) if strategy == "direct" else None
+                int(state["max_horizon"]) if strategy != "recursive" else None
             )
         return out
 
@@ -344,11 +350,12 @@ default="auto"
     cv_rule : {"min", "1se"}, default="min"
         Lowest mean validation loss, or the sparsest network within one
         standard error of it.
-    strategy : {"recursive", "direct"}, default="recursive"
-        Multi-step forecasts by feeding forecasts back, or by one network
-        per horizon up to ``max_horizon`` (:mod:`tsmirrors.forecasting.direct`).
+    strategy : {"recursive", "direct", "average"}, default="recursive"
+        Multi-step forecasts by feeding forecasts back, by one network
+        per horizon up to ``max_horizon``, or by the mean of the two
+        (:mod:`tsmirrors.forecasting.direct`).
     max_horizon : int or None, default=None
-        Largest ``steps`` of a direct model (required with "direct").
+        Largest ``steps`` of a direct or average model (required with them).
     drift : bool, default=False
         With a change target (``difference``, ``log_return``), whether the
         network has an output bias: a constant expected change. Without it
@@ -367,7 +374,8 @@ default="auto"
     lags_, lags_in_use_ : ndarray of int
         The model's lags, and those with at least one neuron.
     strategy_, max_horizon_ : str, int or None
-        The strategy of the fit and, for "direct", its largest ``steps``
+        The strategy of the fit and, for "direct" and "average", its largest
+        ``steps``
         (forecasts use these, not the parameters).
     naive_ : bool
         Whether the cross-validation kept the naive forecast (no neuron, no
