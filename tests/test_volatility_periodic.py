@@ -211,3 +211,22 @@ def test_save_and_load_keep_the_factor(planted, tmp_path):
     pd.testing.assert_frame_equal(again.predict(last_window=window),
                                   model.predict(last_window=window))
     pd.testing.assert_frame_equal(again.predict(), model.predict())
+
+
+def test_absolute_changes_are_deseasonalized_before_the_ewma():
+    # ewma_power=1 with a factor: the EWMA and its long-run level average the
+    # absolute deseasonalized changes, and sigma is the factor times their mix
+    from tsmirrors.forecasting.periodic import deseasonalized
+    from tsmirrors.forecasting.scale_models import ewma_volatility
+
+    y = hourly_prices(days=40, seed=3)
+    model = ScaledQuantileAR(periodic=24, ewma_power=1).fit(y)
+    z = np.diff(np.log(y.to_numpy()))
+    phases = model._phases(z.size, y.index[-1])
+    d = deseasonalized(z, model.periodic_factor_, phases)
+    v = np.mean(np.abs(d[10:]))
+    assert model.long_run_var_ == pytest.approx(v, rel=1e-12)
+    w = model.long_run_
+    m = ewma_volatility(d, model.decay_, power=1)[-1]
+    expected = model.periodic_factor_[phases[-1]] * ((1 - w) * m + w * v)
+    assert model.sigma_ == pytest.approx(expected, rel=1e-12)
