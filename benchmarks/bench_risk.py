@@ -9,11 +9,13 @@ training window, on the last ``window + origins`` closes of
   origins, window 1,000),
 
 and, with ``--series dev``, on six *development* blocks of 2,000 hourly
-origins that end before those test periods begin (``BTC-Hourly.csv`` in
-2018, 2019-20 and 2020-21, ``gemini_BTCUSD_1hr.csv`` in 2017 before its
-last 3,000 hours, ``Coinbase_BTCUSD_1h.csv`` in 2019 and 2020): the
-periods on which a change of default is judged before the test periods
-are run (``DEV``),
+origins (``DEV``, named by the month of their first origin) that end
+before the two hourly test periods begin: ``BTC-Hourly.csv`` from
+September 2018, November 2019 and December 2020, ``gemini_BTCUSD_1hr.csv``
+from January 2017, ``Coinbase_BTCUSD_1h.csv`` from June 2019 and May 2020.
+A change to an hourly default is judged there before the test periods are
+run. (They fall inside the daily test period's calendar span, 2017-08 to
+2022-03, on hourly rather than daily data.)
 
 for ``ScaledQuantileAR()`` at its defaults (the new model), the same with
 absolute instead of squared changes in its EWMA (``ewma_power=1``), with
@@ -78,14 +80,14 @@ SERIES = {
     "hourly1822": ("BTC-Hourly.csv", 2000),
 }
 #: Development blocks: (file, first row, end row) of window + 2,000 hours,
-#: each ending before the test periods above begin.
+#: each ending before the hourly test periods above begin.
 DEV = {
-    "dev-hourly2018": ("BTC-Hourly.csv", 2000, 5000),
-    "dev-hourly2019": ("BTC-Hourly.csv", 12000, 15000),
-    "dev-hourly2020": ("BTC-Hourly.csv", 22000, 25000),
-    "dev-gemini2017": ("gemini_BTCUSD_1hr.csv", 10000, 13000),
-    "dev-coinbase2019": ("Coinbase_BTCUSD_1h.csv", 16000, 19000),
-    "dev-coinbase2020": ("Coinbase_BTCUSD_1h.csv", 24000, 27000),
+    "dev-hourly2018-09": ("BTC-Hourly.csv", 2000, 5000),
+    "dev-hourly2019-11": ("BTC-Hourly.csv", 12000, 15000),
+    "dev-hourly2020-12": ("BTC-Hourly.csv", 22000, 25000),
+    "dev-gemini2017-01": ("gemini_BTCUSD_1hr.csv", 10000, 13000),
+    "dev-coinbase2019-06": ("Coinbase_BTCUSD_1h.csv", 16000, 19000),
+    "dev-coinbase2020-05": ("Coinbase_BTCUSD_1h.csv", 24000, 27000),
 }
 
 

@@ -189,8 +189,13 @@ def test_quantile_ar_ignores_max_horizon_changed_after_fit(tmp_path):
         ConvexQuantileAR(quantiles=(0.1, 0.9), beta=0.05, calibration="conformal"),
         ScaledQuantileAR(decay=0.94, long_run=0.0),
         ScaledQuantileAR(lags=[1, 14], decay=0.94, long_run=0.0),
+        ConvexAR(strategy="average", max_horizon=10, lags=2, beta=1e-2,
+                 target="level"),
+        ConvexAR(strategy="direct", max_horizon=5, lags=3, beta=1e-2,
+                 target="difference"),
     ],
-    ids=["quantile", "quantile-h3", "quantile-conformal", "scaled", "scaled-14"],
+    ids=["quantile", "quantile-h3", "quantile-conformal", "scaled", "scaled-14",
+         "average-h10", "direct-h5"],
 )
 def test_min_train_size_is_the_shortest_series_a_fit_accepts(model):
     n = min_train_size(model)

@@ -246,8 +246,10 @@ def test_average_strategy_is_the_mean_of_recursive_and_direct(target, tmp_path):
     with pytest.raises(ValueError, match="'average' needs max_horizon"):
         ConvexAR(strategy="average").fit(y)
     exog = np.random.default_rng(0).standard_normal((y.size, 1))
+    refused = ConvexAR(strategy="average", max_horizon=2, **kw)
     with pytest.raises(ValueError, match="strategy='average' does not take exog"):
-        ConvexAR(strategy="average", max_horizon=2, **kw).fit(y, exog=exog)
+        refused.fit(y, exog=exog)
+    assert not hasattr(refused, "regressor_")  # refused before any fitting
 
 
 # ------------------------------------------------------------------ exog

@@ -48,6 +48,14 @@ def test_ewma_power_other_than_one_or_two_is_refused(power):
         ScaledQuantileAR(ewma_power=power).fit(_garch_like(100))
 
 
+@pytest.mark.parametrize("volatility", ["convex", None])
+def test_ewma_power_needs_the_ewma_scale(volatility):
+    with pytest.raises(ValueError, match="ewma_power=1 needs volatility='ewma'"):
+        ScaledQuantileAR(ewma_power=1, volatility=volatility).fit(_garch_like(100))
+    # the default power is accepted with any scale
+    ScaledQuantileAR(volatility=volatility).fit(_garch_like(100))
+
+
 def test_ewma_volatility_has_no_look_ahead():
     rng = np.random.default_rng(1)
     z = rng.standard_normal(50)

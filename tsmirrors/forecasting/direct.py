@@ -13,8 +13,8 @@ errors back as inputs; a direct one does not, at the price of ``H`` fits.
 recursive and the direct forecast at each step (the same one-step forecast):
 the two err differently, the recursive one by compounding its own errors,
 the direct one by fitting each horizon on fewer, noisier aggregates, and
-their mean is a forecast combination that is rarely worse than the worse
-of the two and often better than both (README, "Forecasters against peers").
+their mean hedges between them: on the benchmark series it lies between the
+two, nearer the better one (README, "Forecasters against peers").
 """
 
 from __future__ import annotations

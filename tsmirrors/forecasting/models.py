@@ -34,6 +34,8 @@ from .autofit import lags_in_use, resolve_settings
 from .base import BaseForecaster, check_steps
 from .direct import _no_neuron, check_strategy, fit_direct, predict_direct
 from .exog import check_exog, future_exog
+from .selection import check_lags
+from .transforms import make_transform
 
 __all__ = [
     "AR1Forecaster",
@@ -138,6 +140,8 @@ class _NetworkAR(BaseForecaster):
         for name in ("lags_", "direct_models_"):
             self.__dict__.pop(name, None)
         self.strategy_, max_horizon = check_strategy(self)
+        if self.strategy_ != "recursive" and exog is not None:
+            raise ValueError(f"strategy={self.strategy_!r} does not take exog")
         # predict reads what the fit used, never the parameters (set_params)
         self.max_horizon_ = max_horizon if self.strategy_ != "recursive" else None
         levels = self._validate_fit_series(y, freq)
@@ -169,12 +173,27 @@ class _NetworkAR(BaseForecaster):
         self.n_rows_ = int(t.size)
         self.lags_in_use_ = lags_in_use(self.regressor_, self.lags_)
         if self.strategy_ != "recursive":
-            if self.n_exog_:
-                raise ValueError(f"strategy={self.strategy_!r} does not take exog")
             self.direct_models_ = fit_direct(self, z, self.max_horizon_)
         self.n_neurons_ = self._count_neurons()
         self._store_window(levels)
         return self
+
+    def _min_fit_size(self) -> int:
+        """Fewest levels :meth:`fit` accepts, from the parameters.
+
+        0 for the recursive strategy (the embedding and the folds of
+        :func:`~tsmirrors.backtesting.min_train_size` decide); with
+        ``"direct"`` or ``"average"``, three rows for the network of the
+        largest horizon: ``lags + max_horizon + 2`` transformed values.
+        """
+        strategy, max_horizon = check_strategy(self)
+        if strategy == "recursive":
+            return 0
+        max_lag = int(np.max(check_lags(
+            self.lags, self.seasonal_period,
+            n_obs=0 if isinstance(self.lags, str) else None)))
+        target = "difference" if self.target == "auto" else self.target
+        return max_lag + max_horizon + 2 + make_transform(target).offset
 
     def _count_neurons(self) -> int:
         """Units of the fitted network with a nonzero output weight."""

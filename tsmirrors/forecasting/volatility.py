@@ -145,9 +145,11 @@ class ScaledQuantileAR(BaseForecaster):
         RiskMetrics) or absolute changes (1). Absolute changes give the
         steadier scale: one extreme change moves it less, and their
         autocorrelation is more persistent (Ding, Granger and Engle, 1993).
-        On hourly BTC they lowered the pinball loss outside the benchmark's
-        test periods, but not in them, and the width follows realized
-        volatility less closely (README, "Value-at-risk intervals").
+        On hourly BTC they lowered the pinball loss before the benchmark's
+        hourly test periods and tied in them, and the width follows realized
+        volatility less closely (README, "Value-at-risk intervals"). The
+        periodic factor stays a root mean square. Only with
+        ``volatility="ewma"``.
     periodic : "auto", None or int, default=None
         ``volatility="ewma"``: the period ``P`` of a periodic volatility
         factor (module docstring), in steps of the series. ``"auto"``: 24 for
@@ -324,7 +326,11 @@ class ScaledQuantileAR(BaseForecaster):
             raise ValueError(
                 f"long_run must be a number in [0, 1) or 'auto', got {self.long_run!r}"
             )
-        check_ewma_power(self.ewma_power)
+        if check_ewma_power(self.ewma_power) != 2 and self.volatility != "ewma":
+            raise ValueError(
+                f"ewma_power={self.ewma_power!r} needs volatility='ewma', got "
+                f"volatility={self.volatility!r}"
+            )
         check_periodic(self.periodic, self.volatility)
         if self.scale_beta != "auto":
             check_nonnegative(self.scale_beta, "scale_beta")
