@@ -9,17 +9,26 @@ changes nothing until the next fit.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
+from .._validation import check_nonnegative
 from ..models.warm_start import WarmStart
-from .scale_models import CV_FOLDS, CV_VAL_FRACTION
+from .calibration import CALIBRATIONS
+from .periodic import check_periodic
+from .scale_models import CV_FOLDS, CV_VAL_FRACTION, check_decay, check_ewma_power
 from .selection import check_lags, rolling_folds
 from .transforms import make_transform
 
 __all__ = [
-    "BURN_IN", "MIN_ROWS", "check_scaled_lags", "cv_beta", "first_row",
+    "BURN_IN", "MIN_ROWS", "SCALED_TARGETS", "VOLATILITIES", "check_params",
+    "check_scaled_lags", "cv_beta", "first_row",
     "fitted_state_from_params", "min_fit_size",
 ]
+
+VOLATILITIES = ("ewma", "convex", None)
+SCALED_TARGETS = ("difference", "log_return")
 
 #: Changes before the first training row: the scale needs a few observations.
 BURN_IN = 10
@@ -98,3 +107,52 @@ def cv_beta(model, X, u, sigma_rows, taus, grid) -> dict:
         "best": float(grid[int(np.argmin(losses))]),
         "rows": np.array([stop, start, end], dtype=np.int64),
     }
+
+
+def check_params(model) -> None:
+    """ValueError naming the first invalid parameter of a ScaledQuantileAR."""
+    if model.volatility not in VOLATILITIES:
+        raise ValueError(
+            f"volatility must be one of {VOLATILITIES}, got {model.volatility!r}"
+        )
+    if model.target not in SCALED_TARGETS:
+        raise ValueError(
+            f"target must be one of {SCALED_TARGETS}, got {model.target!r}"
+        )
+    if model.calibration not in CALIBRATIONS:
+        raise ValueError(
+            f"calibration must be one of {CALIBRATIONS}, got {model.calibration!r}"
+        )
+    if model.decay != "auto":
+        check_decay(model.decay)
+    if model.long_run != "auto" and (
+        isinstance(model.long_run, bool)
+        or not isinstance(model.long_run, numbers.Real)
+        or not 0.0 <= model.long_run < 1.0
+    ):
+        raise ValueError(
+            f"long_run must be a number in [0, 1) or 'auto', got {model.long_run!r}"
+        )
+    if check_ewma_power(model.ewma_power) != 2 and model.volatility != "ewma":
+        raise ValueError(
+            f"ewma_power={model.ewma_power!r} needs volatility='ewma', got "
+            f"volatility={model.volatility!r}"
+        )
+    check_periodic(model.periodic, model.volatility)
+    if model.scale_beta != "auto":
+        check_nonnegative(model.scale_beta, "scale_beta")
+    windows = model.scale_windows
+    if (
+        not isinstance(windows, (tuple, list))
+        or not windows
+        or not all(
+            isinstance(k, numbers.Integral) and not isinstance(k, bool) and k >= 1
+            for k in windows
+        )
+    ):
+        raise ValueError(
+            "scale_windows must be a non-empty sequence of integers >= 1, "
+            f"got {windows!r}"
+        )
+    if model.beta != "auto":
+        check_nonnegative(model.beta, "beta")

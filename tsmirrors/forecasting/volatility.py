@@ -55,28 +55,23 @@ origin, also between refits, so intervals widen right after large moves.
 from __future__ import annotations
 
 import dataclasses
-import numbers
 
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_nonnegative
 from ..models.convex import ConvexNetRegressor
 from ..models.warm_start import WarmStart
 from .base import BaseForecaster, check_quantiles, check_steps
-from .calibration import CALIBRATIONS, AdaptiveConformal
+from .calibration import AdaptiveConformal
 from .periodic import (
     auto_period,
-    check_periodic,
     cv_ewma,
     deseasonalized,
     fit_periodic_factor,
     phases_of,
 )
 from .scale_models import (
-    check_decay,
-    check_ewma_power,
     convex_scale,
     cv_scale,
     ewma_volatility,
@@ -85,6 +80,9 @@ from .scale_models import (
 from .scaled_state import (
     BURN_IN,  # noqa: F401  (re-exported: the burn-in of the scale)
     MIN_ROWS,
+    SCALED_TARGETS,  # noqa: F401  (re-exported)
+    VOLATILITIES,  # noqa: F401  (re-exported)
+    check_params,
     check_scaled_lags,
     cv_beta,
     first_row,
@@ -99,7 +97,6 @@ __all__ = [
     "ewma_volatility",
 ]
 
-VOLATILITIES = ("ewma", "convex", None)
 #: Grids of the settings that ``"auto"`` chooses by cross-validation (the
 #: pinball loss of filtered historical simulation on rolling folds of the
 #: training rows, :func:`~tsmirrors.forecasting.scale_models.cv_scale`), and
@@ -110,7 +107,6 @@ TUNABLE_PARAMS = {
     "long_run": (0.0, 0.1, 0.2, 0.3),
     "scale_beta": (2e-2, 2e-3, 2e-4),
 }
-SCALED_TARGETS = ("difference", "log_return")
 
 
 class ScaledQuantileAR(BaseForecaster):
@@ -304,51 +300,7 @@ class ScaledQuantileAR(BaseForecaster):
 
     # ----------------------------------------------------------- helpers
     def _check_params(self):
-        if self.volatility not in VOLATILITIES:
-            raise ValueError(
-                f"volatility must be one of {VOLATILITIES}, got {self.volatility!r}"
-            )
-        if self.target not in SCALED_TARGETS:
-            raise ValueError(
-                f"target must be one of {SCALED_TARGETS}, got {self.target!r}"
-            )
-        if self.calibration not in CALIBRATIONS:
-            raise ValueError(
-                f"calibration must be one of {CALIBRATIONS}, got {self.calibration!r}"
-            )
-        if self.decay != "auto":
-            check_decay(self.decay)
-        if self.long_run != "auto" and (
-            isinstance(self.long_run, bool)
-            or not isinstance(self.long_run, numbers.Real)
-            or not 0.0 <= self.long_run < 1.0
-        ):
-            raise ValueError(
-                f"long_run must be a number in [0, 1) or 'auto', got {self.long_run!r}"
-            )
-        if check_ewma_power(self.ewma_power) != 2 and self.volatility != "ewma":
-            raise ValueError(
-                f"ewma_power={self.ewma_power!r} needs volatility='ewma', got "
-                f"volatility={self.volatility!r}"
-            )
-        check_periodic(self.periodic, self.volatility)
-        if self.scale_beta != "auto":
-            check_nonnegative(self.scale_beta, "scale_beta")
-        windows = self.scale_windows
-        if (
-            not isinstance(windows, (tuple, list))
-            or not windows
-            or not all(
-                isinstance(k, numbers.Integral) and not isinstance(k, bool) and k >= 1
-                for k in windows
-            )
-        ):
-            raise ValueError(
-                "scale_windows must be a non-empty sequence of integers >= 1, "
-                f"got {windows!r}"
-            )
-        if self.beta != "auto":
-            check_nonnegative(self.beta, "beta")
+        check_params(self)
 
     def _first_row(self) -> int:
         """First training row: after the lags and the scale's burn-in."""
