@@ -607,3 +607,40 @@ def test_multi_step_backtest_leaves_out_the_one_step_volatility_model(capsys, tm
     )
     assert code == 0, err
     assert "ScaledQuantileAR" not in out and "GARCH(1,1)-t" in out
+
+
+def test_forecast_strategy_average_is_the_mean_of_recursive_and_direct(
+        capsys, short_csv, tmp_path):
+    tables = {}
+    for strategy in ("recursive", "direct", "average"):
+        path = tmp_path / f"{strategy}.csv"
+        code, out, err = run_main(
+            capsys, "forecast", "--csv", short_csv, "--window", "150",
+            "--steps", "4", "--beta", "0.01", "--lags", "2", "--target", "level",
+            "--strategy", strategy, "--out", str(path),
+        )
+        assert code == 0, err
+        tables[strategy] = pd.read_csv(path, index_col="timestamp")["forecast"]
+    rec, direct, avg = (tables[k].to_numpy() for k in ("recursive", "direct", "average"))
+    assert not np.allclose(rec[1:], direct[1:])  # the strategies differ
+    # the same networks evaluated in three runs
+    np.testing.assert_allclose(avg, 0.5 * (rec + direct), rtol=1e-12)
+    assert avg[0] == pytest.approx(rec[0], rel=1e-12)
+
+
+def test_backtest_takes_the_strategy_and_refuses_it_with_calendar(capsys, short_csv,
+                                                                   tmp_path):
+    code, out, err = run_main(
+        capsys, "backtest", "--csv", short_csv, "--window", "150", "--test-size",
+        "12", "--steps", "3", "--refit", "6", "--beta", "0.01", "--lags", "2",
+        "--target", "level", "--strategy", "average", "--no-progress",
+        "--out", str(tmp_path / "bt"), "--no-garch",
+    )
+    assert code == 0, err
+    assert "ConvexAR" in out
+    code, out, err = run_main(
+        capsys, "forecast", "--csv", short_csv, "--window", "150", "--steps", "3",
+        "--strategy", "direct", "--calendar",
+    )
+    assert code != 0
+    assert "strategy='direct' does not take exog" in err

@@ -31,6 +31,14 @@ def _network_params(args) -> dict:
     return out
 
 
+def _point_params(args, steps: int) -> dict:
+    """ConvexAR's ``strategy`` (and ``max_horizon``, the --steps) when given."""
+    strategy = getattr(args, "strategy", None)
+    if strategy in (None, "recursive"):
+        return {} if strategy is None else {"strategy": strategy}
+    return {"strategy": strategy, "max_horizon": steps}
+
+
 def _models(args, quantiles, max_horizon: int = 1):
     from .forecasting import (
         AR1Forecaster,
@@ -42,7 +50,8 @@ def _models(args, quantiles, max_horizon: int = 1):
 
     net = _network_params(args)
     models = {
-        "ConvexAR": ConvexAR(**net, n_features=args.n_features),
+        "ConvexAR": ConvexAR(**net, n_features=args.n_features,
+                             **_point_params(args, max_horizon)),
         "ConvexQuantileAR": ConvexQuantileAR(
             quantiles=quantiles,
             **net,

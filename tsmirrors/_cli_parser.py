@@ -243,6 +243,14 @@ def _add_model(p, window=2000, beta=None, target=None, lags=None):
         "network within one standard error of it (default min)",
     )
     p.add_argument(
+        "--strategy",
+        default=None,
+        choices=("recursive", "direct", "average"),
+        help="ConvexAR's multi-step forecasts: feeding its forecasts back "
+        "(recursive, the default), one network per step up to --steps "
+        "(direct), or the mean of the two (average)",
+    )
+    p.add_argument(
         "--activation",
         default="abs",
         choices=ACTIVATIONS,

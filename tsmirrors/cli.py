@@ -26,6 +26,7 @@ from ._cli_models import (
     _interval,
     _models,
     _network_params,
+    _point_params,
     format_risk_table,
     format_table,
 )
@@ -315,7 +316,8 @@ def _cmd_forecast(args) -> int:
     quantiles, coverage = _interval(args)
     net = _network_params(args)
     exog = _calendar(args, train.index)
-    point = ConvexAR(**net, n_features=args.n_features)
+    point = ConvexAR(**net, n_features=args.n_features,
+                     **_point_params(args, args.steps))
     point.fit(train, exog=exog)
     qmodel = ConvexQuantileAR(
         quantiles=quantiles,
