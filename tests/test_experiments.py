@@ -382,3 +382,23 @@ def test_log_axis_labels_plain_numbers_without_crowding():
         if t.get_text() and 1.8e-3 <= t.get_position()[0] <= 2e-2
     ]
     assert shown == ["0.002", "0.005", "0.01", "0.02"]
+
+
+def test_sgd_and_output_helpers_are_reexported_from_common():
+    sgd = importlib.import_module("tsmirrors.experiments._sgd")
+    output = importlib.import_module("tsmirrors.experiments._output")
+    for module, names in [
+        (sgd, ["_set_torch_threads", "_two_layer_abs", "_sgd_run", "sgd_trial",
+               "_sgd_task", "run_parallel"]),
+        (output, ["_fmt", "markdown_table", "write_tables", "new_figure",
+                  "save_figure", "plot_trials"]),
+    ]:
+        for name in names:
+            assert getattr(common_module, name) is getattr(module, name), name
+            assert getattr(module, name).__module__ == module.__name__
+    # each module imports on its own, first, in a fresh interpreter
+    for name in ("_sgd", "_output", "_common"):
+        subprocess.run(
+            [sys.executable, "-c", f"import tsmirrors.experiments.{name}"],
+            check=True, cwd=REPO,
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib
 import io
 import json
 import pickle
@@ -288,3 +289,48 @@ def test_a_model_saved_before_a_parameter_existed_is_refused(tmp_path):
         path.write_bytes(_modelfile.dumps(meta, model))
         with pytest.raises(ValueError, match=f"earlier tsmirrors.*{name}"):
             tsmirrors.load(path)
+
+
+@pytest.mark.parametrize("architecture", ["deep_narrow", "symmetrized"])
+def test_networks_that_moved_module_load_under_the_old_key(tmp_path, architecture):
+    from tsmirrors.nets import DeepNarrowNet, SymmetrizedNet
+
+    cls = {"deep_narrow": DeepNarrowNet, "symmetrized": SymmetrizedNet}[architecture]
+    new_key = f"tsmirrors.nets.deep:{cls.__name__}"
+    old_key = f"tsmirrors.nets.architectures:{cls.__name__}"
+    model = SGDNetRegressor(architecture=architecture, depth=3, n_neurons=3,
+                            epochs=2, random_state=0).fit(X1, T1)
+    grid = np.linspace(X1.min() - 1, X1.max() + 1, 23)[:, None]
+    path = tsmirrors.save(model, tmp_path / "new.tsm")
+    # a file saved now names the class's module, and loads
+    meta, arrays = _modelfile.read_checked(path.read_bytes(), "new")
+    text = json.dumps(meta)
+    assert f'"{new_key}"' in text and old_key not in text
+    loaded = tsmirrors.load(path)
+    assert type(loaded.net_) is cls
+    assert np.array_equal(loaded.predict(grid), model.predict(grid))
+    # a file written before the move names tsmirrors.nets.architectures
+    old = text.replace(f'"{new_key}"', f'"{old_key}"')
+    assert old.count(f'"{old_key}"') == 1
+    arrays["__meta__"] = np.frombuffer(old.encode(), dtype=np.uint8)
+    path.write_bytes(_container(arrays))
+    loaded = tsmirrors.load(path)
+    assert type(loaded.net_) is cls
+    assert np.array_equal(loaded.predict(grid), model.predict(grid))
+    # saving the loaded model again writes the current key
+    again = tsmirrors.save(loaded, tmp_path / "again.tsm")
+    assert new_key.encode() in again.read_bytes()
+    assert type(tsmirrors.load(again).net_) is cls
+
+
+def test_moved_networks_are_still_importable_from_architectures():
+    from tsmirrors.nets import DeepNarrowNet, SymmetrizedNet, architectures, deep
+
+    assert architectures.DeepNarrowNet is deep.DeepNarrowNet is DeepNarrowNet
+    assert architectures.SymmetrizedNet is deep.SymmetrizedNet is SymmetrizedNet
+    for key, moved in _modelfile._MOVED.items():
+        assert moved in _modelfile._ALLOWED
+        module, _, name = key.partition(":")
+        assert getattr(importlib.import_module(module), name).__module__ == (
+            moved.partition(":")[0]
+        )

@@ -11,11 +11,12 @@ read with ``numpy.load(allow_pickle=False)``: it holds plain numeric, boolean
 or string arrays and one JSON document (``__meta__``, stored as bytes) that
 describes the object tree. Objects are rebuilt only for the classes named in
 :data:`_ALLOWED` (tsmirrors estimators, their fitted parts, and a few pandas
-and torch types), by creating an empty instance and restoring its attribute
-dictionary: no constructor, ``__setstate__`` or pickle runs on load. A
-fitted attribute that an earlier version did not store is derived from the
-saved parameters by the class's ``_fitted_state_from_params`` (a function
-of the attribute dictionary), where the class has one.
+and torch types; a class that moved is also found under the key an earlier
+version wrote, :data:`_MOVED`), by creating an empty instance and restoring
+its attribute dictionary: no constructor, ``__setstate__`` or pickle runs on
+load. A fitted attribute that an earlier version did not store is derived
+from the saved parameters by the class's ``_fitted_state_from_params`` (a
+function of the attribute dictionary), where the class has one.
 """
 
 from __future__ import annotations
@@ -62,10 +63,18 @@ _ALLOWED = frozenset(
         "tsmirrors.solvers._result:SolverResult",
         "tsmirrors.nets.architectures:StandardNet",
         "tsmirrors.nets.architectures:ParallelNet",
-        "tsmirrors.nets.architectures:DeepNarrowNet",
-        "tsmirrors.nets.architectures:SymmetrizedNet",
+        "tsmirrors.nets.deep:DeepNarrowNet",
+        "tsmirrors.nets.deep:SymmetrizedNet",
     ]
 )
+#: Classes that moved to another module: the key an earlier version wrote,
+#: and the class's key now. Files naming the old key still load.
+_MOVED = {
+    "tsmirrors.nets.architectures:DeepNarrowNet": "tsmirrors.nets.deep:DeepNarrowNet",
+    "tsmirrors.nets.architectures:SymmetrizedNet": (
+        "tsmirrors.nets.deep:SymmetrizedNet"
+    ),
+}
 #: Types that may appear as values (``index_type_`` of a forecaster).
 _ALLOWED_TYPES = {
     "pandas:DatetimeIndex": pd.DatetimeIndex,
@@ -293,6 +302,8 @@ class _Decoder:
         return t.requires_grad_(bool(obj["requires_grad"]))
 
     def instance(self, key, state):
+        if isinstance(key, str):
+            key = _MOVED.get(key, key)
         if not isinstance(key, str) or not (key in _ALLOWED or key in _TORCH_MODULES):
             raise ValueError(f"the model file names a refused class {key!r}")
         module, _, qualname = key.partition(":")

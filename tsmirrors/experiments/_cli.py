@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from .._atomic import atomic_open
-from ._common import DEFAULT_OUT, ExperimentResult, markdown_table
+from ._common import DEFAULT_OUT, ExperimentResult
+from ._output import markdown_table
 
 __all__ = ["EXPERIMENTS", "main", "run"]
 

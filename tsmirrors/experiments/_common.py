@@ -1,4 +1,7 @@
-"""Shared pieces of the experiments: data, scalings, SGD trials, outputs.
+"""Shared pieces of the experiments: data, scalings, baselines, convex fits.
+
+The SGD trials (:mod:`._sgd`) and the outputs (:mod:`._output`) are
+re-exported from here.
 
 Scaling conventions
 -------------------
@@ -26,16 +29,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from .._atomic import atomic_open
-from .._warnings import quiet
 
 __all__ = [
     "DEFAULT_OUT",
@@ -454,268 +453,21 @@ def fit_convex(
     }
 
 
-# ------------------------------------------------------------- SGD trials
-def _set_torch_threads() -> None:
-    import torch
-
-    if torch.get_num_threads() != 1:
-        torch.set_num_threads(1)
-
-
-def _two_layer_abs(net, x: np.ndarray) -> np.ndarray:
-    """Output of a 2-layer deep narrow abs network at 1-D points, in numpy."""
-    w = net.weights.detach().numpy()[:, 0]
-    b = net.biases.detach().numpy()[:, 0]
-    alpha = net.alpha.detach().numpy()
-    return np.abs(np.multiply.outer(x, w) + b) @ alpha + float(net.xi.detach())
-
-
-def _sgd_run(X, y, X_test, y_test, kw, epochs, seed, track_test, loss, tau):
-    """One SGD run; returns (model, history rows, initial objective, ok)."""
-    import torch
-    from sklearn.exceptions import ConvergenceWarning
-
-    from ..models.sgd import SGDNetRegressor
-
-    T = y.size
-    gen = torch.Generator()
-    gen.manual_seed(int(seed))
-    with quiet(ConvergenceWarning):
-        if not track_test:
-            model = SGDNetRegressor(epochs=epochs, random_state=gen, **kw).fit(X, y)
-            hist = model.history_
-            rows = {
-                "epoch": hist["epoch"].to_numpy(),
-                "objective": 2.0 * hist["objective"].to_numpy() / T
-                if loss == "squared" else hist["objective"].to_numpy() / T,
-                "time_s": hist["time_s"].to_numpy(),
-            }
-            ok = model.n_iter_ == epochs
-            return model, rows, model.initial_objective_, ok
-        # One epoch per fit, chained through ``init``: plain SGD keeps no
-        # optimizer state and the same generator continues the minibatch
-        # order, so this is the same run as a single fit with ``epochs``.
-        net, elapsed, initial = None, 0.0, None
-        rows = {"epoch": [], "objective": [], "time_s": [], "test_loss": []}
-        model = None
-        for epoch in range(1, epochs + 1):
-            model = SGDNetRegressor(epochs=1, random_state=gen, init=net, **kw)
-            model.fit(X, y)
-            if initial is None:
-                initial = model.initial_objective_
-            if model.n_iter_ < 1:
-                return model, rows, initial, False
-            net = model.net_
-            elapsed += float(model.history_["time_s"].iloc[0])
-            rows["epoch"].append(epoch)
-            rows["objective"].append(paper_objective(model.objective_, T, loss))
-            rows["time_s"].append(elapsed)
-            rows["test_loss"].append(
-                mean_loss(_two_layer_abs(net, X_test[:, 0]), y_test, loss, tau)
-            )
-        return model, rows, initial, True
-
-
-def sgd_trial(
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_test: np.ndarray,
-    y_test: np.ndarray,
-    *,
-    beta: float,
-    lr: float,
-    seed: int,
-    loss: str = "squared",
-    tau: float = 0.5,
-    n_neurons: int = 200,
-    epochs: int = 100,
-    batches_per_epoch: int = 10,
-    track_test: bool = False,
-    max_halvings: int = 6,
-) -> dict:
-    """Train one 2-layer abs network by minibatch SGD on (4.3).
-
-    The run starts at the learning rate ``lr`` of (4.3). If it diverges (the
-    objective becomes non-finite, or ends above its initial value) it is
-    restarted from the same initialization with half the learning rate, at
-    most ``max_halvings`` times.
-
-    Parameters
-    ----------
-    x_train, y_train, x_test, y_test : ndarray
-    beta, lr : float
-        ``beta`` and learning rate of (4.3).
-    seed : int
-        Initialization and minibatch order.
-    loss : {"squared", "quantile"}
-    tau : float
-    n_neurons : int
-    epochs : int
-    batches_per_epoch : int
-        Minibatches per epoch (batch size ``ceil(T / batches_per_epoch)``).
-    track_test : bool
-        Record the test loss after every epoch.
-    max_halvings : int
-
-    Returns
-    -------
-    dict
-        ``history`` (DataFrame: epoch, objective, time_s[, test_loss]),
-        ``objective`` and ``test_loss`` at the end, ``test_loss_in_range``
-        (test pairs whose input is inside the training range), ``train_loss``,
-        ``lr`` (of (4.3)) actually used, ``halvings``, ``diverged`` (True
-        when every learning rate tried diverged), ``time_s`` (training
-        time, objective evaluations excluded) and ``pred_test``.
-    """
-    _set_torch_threads()
-    X = np.asarray(x_train, dtype=np.float64)[:, None]
-    y = np.asarray(y_train, dtype=np.float64)
-    Xt = np.asarray(x_test, dtype=np.float64)[:, None]
-    yt = np.asarray(y_test, dtype=np.float64)
-    T = y.size
-    batch = int(np.ceil(T / batches_per_epoch))
-    base = {
-        "architecture": "deep_narrow",
-        "activation": "abs",
-        "depth": 2,
-        "n_neurons": int(n_neurons),
-        "beta": sum_beta(beta, T, loss),
-        "loss": loss,
-        "quantile": tau,
-        "optimizer": "sgd",
-        "batch_size": batch if batch < T else None,
-    }
-    current = float(lr)
-    for halving in range(max_halvings + 1):
-        kw = dict(base, lr=current * lr_factor(loss))
-        model, rows, initial, ok = _sgd_run(
-            X, y, Xt, yt, kw, epochs, seed, track_test, loss, tau
-        )
-        final = model.objective_ if ok else np.inf
-        if ok and np.isfinite(final) and final <= initial:
-            break
-        if halving == max_halvings:
-            break
-        current /= 2.0
-    diverged = not (ok and np.isfinite(final) and final <= initial)
-    pred_train = model.predict(X)
-    pred_test = model.predict(Xt)
-    hist = pd.DataFrame(rows)
-    inside = (Xt[:, 0] >= X[:, 0].min()) & (Xt[:, 0] <= X[:, 0].max())
-    return {
-        "history": hist,
-        "objective": paper_objective(final, T, loss) if not diverged else np.inf,
-        "train_loss": mean_loss(pred_train, y, loss, tau),
-        "test_loss": mean_loss(pred_test, yt, loss, tau),
-        "test_loss_in_range": (mean_loss(pred_test[inside], yt[inside], loss, tau)
-                               if inside.any() else np.nan),
-        "lr": current,
-        "halvings": halving,
-        "diverged": diverged,
-        "time_s": float(hist["time_s"].iloc[-1]) if len(hist) else 0.0,
-        "pred_test": pred_test,
-    }
-
-
-def _sgd_task(x_train, y_train, x_test, y_test, kwargs):
-    return sgd_trial(x_train, y_train, x_test, y_test, **kwargs)
-
-
-def run_parallel(
-    func: Callable, tasks: Sequence[tuple], n_jobs: int | None = 1,
-    backend: str = "loky",
-) -> list:
-    """``[func(*t) for t in tasks]`` through the backtesting joblib/Dask path."""
-    from ..backtesting._parallel import run_tasks
-
-    return run_tasks(func, tasks, n_jobs=n_jobs, backend=backend,
-                     desc="experiment")
-
-
-# ---------------------------------------------------------------- outputs
-def _fmt(value, floatfmt: str) -> str:
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        if np.isnan(value):
-            return ""
-        if np.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return format(float(value), floatfmt)
-    return str(value)
-
-
-def markdown_table(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
-    """A GitHub markdown table of ``df`` (index dropped)."""
-    cols = [str(c) for c in df.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(_fmt(v, floatfmt) for v in row) + " |")
-    return "\n".join(lines)
-
-
-def write_tables(
-    out_dir: Path, name: str, title: str, tables: dict[str, pd.DataFrame],
-    *, markdown: Sequence[str], notes: str = "", floatfmt: str = ".4g",
-) -> list[Path]:
-    """Write every table as CSV and the ``markdown`` ones to ``<name>.md``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = []
-    for key, df in tables.items():
-        path = out_dir / f"{name}_{key}.csv"
-        with atomic_open(path, "w", newline="") as fh:
-            df.to_csv(fh, index=False)
-        files.append(path)
-    parts = [f"# {title}", ""]
-    if notes:
-        parts += [notes.strip(), ""]
-    for key in markdown:
-        parts += [f"## {key}", "", markdown_table(tables[key], floatfmt), ""]
-    md = out_dir / f"{name}.md"
-    with atomic_open(md, "w") as fh:
-        fh.write("\n".join(parts))
-    files.append(md)
-    return files
-
-
-def new_figure(nrows: int, ncols: int, size: tuple[float, float]):
-    """A matplotlib Figure (no pyplot state) and its axes grid."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    return fig, axes
-
-
-def save_figure(fig, path: Path) -> Path:
-    """Save ``fig`` as PNG at 110 dpi."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(path, "wb") as fh:
-        fig.savefig(fh, format="png", dpi=110)
-    return path
-
-
-def plot_trials(ax, histories: Sequence[pd.DataFrame], column: str,
-                x: str = "epoch", every: int = 10) -> None:
-    """Each trial in colour, their mean in black with +-1 std bars."""
-    import matplotlib as mpl
-
-    cmap = mpl.colormaps["tab20"]
-    vals = []
-    for k, h in enumerate(histories):
-        if len(h) == 0:
-            continue
-        ax.plot(h[x], h[column], color=cmap(k % 20), lw=0.7, alpha=0.7)
-        vals.append(h[column].to_numpy())
-    if not vals:
-        return
-    n = min(v.size for v in vals)
-    stack = np.vstack([v[:n] for v in vals])
-    xs = next(h for h in histories if len(h))[x].to_numpy()[:n]
-    mean, std = stack.mean(axis=0), stack.std(axis=0)
-    ax.plot(xs, mean, color="black", lw=1.6, label="SGD mean")
-    step = max(1, n // every)
-    ax.errorbar(xs[::step], mean[::step], yerr=std[::step], fmt="none",
-                ecolor="black", elinewidth=0.8, capsize=2)
+# The output helpers live in ._output and the SGD trials in ._sgd, which
+# imports the scalings above; re-exported here once those are defined.
+from ._output import (  # noqa: E402, F401
+    _fmt,
+    markdown_table,
+    new_figure,
+    plot_trials,
+    save_figure,
+    write_tables,
+)
+from ._sgd import (  # noqa: E402, F401
+    _set_torch_threads,
+    _sgd_run,
+    _sgd_task,
+    _two_layer_abs,
+    run_parallel,
+    sgd_trial,
+)

@@ -12,19 +12,15 @@ from ._axes import log_scale_if_wide, unit_mse
 from ._common import (
     DEFAULT_OUT,
     ExperimentResult,
-    _sgd_task,
     ar1_baseline,
     fit_convex,
     load_hourly_close,
-    new_figure,
     planted_dataset,
-    plot_trials,
     price_windows,
-    run_parallel,
-    save_figure,
     sum_beta,
-    write_tables,
 )
+from ._output import new_figure, plot_trials, save_figure, write_tables
+from ._sgd import _sgd_task, run_parallel
 
 __all__ = ["autoregression"]
 

@@ -16,12 +16,10 @@ from ._common import (
     ar1_baseline,
     fit_convex,
     load_hourly_close,
-    new_figure,
     price_windows,
-    run_parallel,
-    save_figure,
-    write_tables,
 )
+from ._output import new_figure, save_figure, write_tables
+from ._sgd import run_parallel
 
 __all__ = ["depth"]
 

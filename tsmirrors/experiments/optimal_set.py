@@ -24,14 +24,9 @@ import pandas as pd
 from scipy.linalg import null_space
 from scipy.optimize import linprog, minimize
 
-from ._common import (
-    DEFAULT_OUT,
-    ExperimentResult,
-    new_figure,
-    run_parallel,
-    save_figure,
-    write_tables,
-)
+from ._common import DEFAULT_OUT, ExperimentResult
+from ._output import new_figure, save_figure, write_tables
+from ._sgd import run_parallel
 
 __all__ = ["OptimalSet", "hit_and_run", "lasso_optimal_set", "min_norm_point",
            "optimal_set", "mse_range_over_optimal_set"]

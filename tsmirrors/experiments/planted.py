@@ -9,18 +9,9 @@ import numpy as np
 import pandas as pd
 
 from ._axes import log_scale_if_wide
-from ._common import (
-    DEFAULT_OUT,
-    ExperimentResult,
-    _sgd_task,
-    new_figure,
-    planted_dataset,
-    plot_trials,
-    run_parallel,
-    save_figure,
-    sum_beta,
-    write_tables,
-)
+from ._common import DEFAULT_OUT, ExperimentResult, planted_dataset, sum_beta
+from ._output import new_figure, plot_trials, save_figure, write_tables
+from ._sgd import _sgd_task, run_parallel
 
 __all__ = ["planted_path", "convex_path"]
 

@@ -11,17 +11,14 @@ import pandas as pd
 from ._common import (
     DEFAULT_OUT,
     ExperimentResult,
-    _sgd_task,
     ar1_baseline,
     fit_convex,
     load_hourly_close,
-    new_figure,
     planted_dataset,
     price_windows,
-    run_parallel,
-    save_figure,
-    write_tables,
 )
+from ._output import new_figure, save_figure, write_tables
+from ._sgd import _sgd_task, run_parallel
 
 __all__ = ["quantile_regression"]
 

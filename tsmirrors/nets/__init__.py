@@ -5,7 +5,8 @@ Importing this subpackage imports torch (the ``tsmirrors[torch]`` extra);
 """
 
 from ._base import ARCHITECTURES, MirrorNet, make_generator
-from .architectures import DeepNarrowNet, ParallelNet, StandardNet, SymmetrizedNet
+from .architectures import ParallelNet, StandardNet
+from .deep import DeepNarrowNet, SymmetrizedNet
 from .objective import LOSSES, training_objective, training_objective_torch
 
 __all__ = [
