@@ -621,7 +621,9 @@ def test_forecast_strategy_average_is_the_mean_of_recursive_and_direct(
         )
         assert code == 0, err
         tables[strategy] = pd.read_csv(path, index_col="timestamp")["forecast"]
-    rec, direct, avg = (tables[k].to_numpy() for k in ("recursive", "direct", "average"))
+    rec, direct, avg = (
+        tables[k].to_numpy() for k in ("recursive", "direct", "average")
+    )
     assert not np.allclose(rec[1:], direct[1:])  # the strategies differ
     # the same networks evaluated in three runs
     np.testing.assert_allclose(avg, 0.5 * (rec + direct), rtol=1e-12)
