@@ -24,7 +24,10 @@ import numpy as np
 from .autofit import lag_matrix
 from .selection import _check_positive
 
-__all__ = ["STRATEGIES", "check_max_horizon", "fit_direct", "predict_direct"]
+__all__ = [
+    "STRATEGIES", "check_max_horizon", "fit_direct", "horizons_min_size",
+    "predict_direct",
+]
 
 STRATEGIES = ("recursive", "direct", "average")
 
@@ -45,6 +48,23 @@ def check_strategy(model) -> tuple[str, int]:
             f"strategy={strategy!r} needs max_horizon (one model per step)"
         )
     return strategy, check_max_horizon(1 if max_horizon is None else max_horizon)
+
+
+def horizons_min_size(model, max_horizon: int, n_rows: int = 3) -> int:
+    """Fewest levels that leave ``n_rows`` rows to the largest horizon's fit.
+
+    ``lags + max_horizon - 1 + n_rows`` transformed values (the largest lag of
+    the parameters; the smallest candidate set for ``lags="auto"``) and the
+    observations the target transform consumes (``"auto"``: a change target).
+    """
+    from .selection import check_lags
+    from .transforms import make_transform
+
+    lags = model.lags
+    max_lag = int(np.max(check_lags(
+        lags, model.seasonal_period, n_obs=0 if isinstance(lags, str) else None)))
+    target = "difference" if model.target == "auto" else model.target
+    return max_lag + max_horizon - 1 + n_rows + make_transform(target).offset
 
 
 def fit_direct(model, z: np.ndarray, max_horizon: int) -> dict:

@@ -32,10 +32,14 @@ from ..data.embedding import _embed
 from ..models.convex import ConvexNetRegressor
 from .autofit import lags_in_use, resolve_settings
 from .base import BaseForecaster, check_steps
-from .direct import _no_neuron, check_strategy, fit_direct, predict_direct
+from .direct import (
+    _no_neuron,
+    check_strategy,
+    fit_direct,
+    horizons_min_size,
+    predict_direct,
+)
 from .exog import check_exog, future_exog
-from .selection import check_lags
-from .transforms import make_transform
 
 __all__ = [
     "AR1Forecaster",
@@ -187,13 +191,7 @@ class _NetworkAR(BaseForecaster):
         largest horizon: ``lags + max_horizon + 2`` transformed values.
         """
         strategy, max_horizon = check_strategy(self)
-        if strategy == "recursive":
-            return 0
-        max_lag = int(np.max(check_lags(
-            self.lags, self.seasonal_period,
-            n_obs=0 if isinstance(self.lags, str) else None)))
-        target = "difference" if self.target == "auto" else self.target
-        return max_lag + max_horizon + 2 + make_transform(target).offset
+        return 0 if strategy == "recursive" else horizons_min_size(self, max_horizon)
 
     def _count_neurons(self) -> int:
         """Units of the fitted network with a nonzero output weight."""

@@ -17,10 +17,8 @@ from ..models.warm_start import WarmStart
 from .autofit import lags_in_use, resolve_settings
 from .base import BaseForecaster, check_quantiles, check_steps
 from .calibration import AdaptiveConformal
-from .direct import check_max_horizon
+from .direct import check_max_horizon, horizons_min_size
 from .models import DEFAULT_TARGET, _library_choice
-from .selection import check_lags
-from .transforms import make_transform
 
 __all__ = ["CALIBRATIONS", "ConvexQuantileAR"]
 
@@ -329,9 +327,6 @@ class ConvexQuantileAR(BaseForecaster):
         that the calibration set and the fit need; ``"auto"`` settings may
         need more (their folds, :func:`~tsmirrors.backtesting.min_train_size`).
         """
-        max_lag = int(np.max(check_lags(
-            self.lags, self.seasonal_period,
-            n_obs=0 if isinstance(self.lags, str) else None)))
         n_rows = 3
         if self.calibration == "conformal":
             taus = check_quantiles(self.quantiles)
@@ -345,9 +340,7 @@ class ConvexQuantileAR(BaseForecaster):
                 break
             else:  # no series is long enough: say why, as the fit would
                 raise refusal
-        target = "difference" if self.target == "auto" else self.target
-        offset = make_transform(target).offset
-        return max_lag + check_max_horizon(self.max_horizon) - 1 + n_rows + offset
+        return horizons_min_size(self, check_max_horizon(self.max_horizon), n_rows)
 
     @staticmethod
     def _fitted_state_from_params(state: dict) -> dict:
